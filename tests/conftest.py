@@ -1,0 +1,27 @@
+"""Shared test setup: quiet TensorFlow, no network for albumentations, paths to shared data."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real images of ../shared/data; tests that need them skip when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Each test gets its own TRANSLATE_HOME cache, so nothing touches ~/.cache."""
+    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("translate_home")))

@@ -1,0 +1,126 @@
+"""The reference architectures, pinned: parameter counts, output shapes, receptive field."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from translate.layers import InstanceNormalization, ReflectionPadding2D
+from translate.networks import (
+    DISCRIMINATORS,
+    GENERATORS,
+    build_discriminator,
+    build_generator,
+    generator_size_multiple,
+)
+
+
+def trainable_params(model: keras.Model) -> int:
+    return int(sum(np.prod(v.shape) for v in model.trainable_weights))
+
+
+# Counted from the reference's layer sizes (PyTorch counts parameters only: batch-norm moving
+# statistics are Keras non-trainable weights and are not in these numbers).
+@pytest.mark.parametrize(
+    "kind, name, kwargs, expected",
+    [
+        ("G", "resnet_9blocks", dict(norm="instance"), 11_378_179),
+        ("G", "resnet_6blocks", dict(norm="instance"), 7_837_699),
+        ("G", "unet_256", dict(norm="batch"), 54_413_955),
+        ("G", "unet_128", dict(norm="batch"), 41_828_995),
+        ("D", "basic", dict(input_channels=3, norm="instance"), 2_764_737),
+        ("D", "basic", dict(input_channels=6, norm="batch"), 2_768_705),
+        ("D", "pixel", dict(input_channels=6, norm="batch"), 9_024),
+    ],
+)
+def test_parameter_counts_match_the_reference(kind, name, kwargs, expected):
+    build = build_generator if kind == "G" else build_discriminator
+    assert trainable_params(build(name, **kwargs)) == expected
+
+
+def test_n_layers_discriminator_with_3_layers_is_basic():
+    basic = build_discriminator("basic", 3, ndf=16)
+    n3 = build_discriminator("n_layers", 3, ndf=16, n_layers=3)
+    assert trainable_params(basic) == trainable_params(n3)
+    assert trainable_params(build_discriminator("n_layers", 3, ndf=16, n_layers=5)) > trainable_params(n3)
+
+
+@pytest.mark.parametrize("name", sorted(GENERATORS))
+@pytest.mark.parametrize("scale", [1, 2])
+def test_generators_keep_size_and_map_channels(name, scale):
+    size = generator_size_multiple(name) * scale
+    size = max(size, 32)
+    g = build_generator(name, input_channels=1, output_channels=2, ngf=4, norm="instance")
+    x = tf.random.uniform((1, size, size + generator_size_multiple(name), 1), -1, 1)
+    y = g(x)
+    assert y.shape == (1, size, size + generator_size_multiple(name), 2)
+    assert float(tf.reduce_max(tf.abs(y))) <= 1.0  # tanh output range
+
+
+@pytest.mark.parametrize("name", sorted(DISCRIMINATORS))
+@pytest.mark.parametrize("size, expected", [(256, {"basic": 30, "n_layers": 30, "pixel": 256}),
+                                            (128, {"basic": 14, "n_layers": 14, "pixel": 128})])
+def test_discriminator_patch_map_sizes(name, size, expected):
+    d = build_discriminator(name, input_channels=6, ndf=8, norm="batch")
+    assert d(tf.zeros((2, size, size, 6))).shape == (2, expected[name], expected[name], 1)
+
+
+def test_basic_discriminator_sees_a_70x70_patch():
+    d = build_discriminator("basic", 3, ndf=8, norm="none")
+    x = tf.random.normal((1, 128, 128, 3))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = d(x)
+        centre = out[0, out.shape[1] // 2, out.shape[2] // 2, 0]
+    grad = tf.reduce_sum(tf.abs(tape.gradient(centre, x)), axis=[0, 3]).numpy()
+    rows, cols = np.nonzero(grad)
+    assert rows.max() - rows.min() + 1 == 70
+    assert cols.max() - cols.min() + 1 == 70
+
+
+def test_unet_refuses_sizes_that_are_not_multiples_of_its_depth():
+    with pytest.raises(ValueError, match="multiples of 256"):
+        build_generator("unet_256", image_size=200)
+    build_generator("unet_128", ngf=4, image_size=(128, 384))  # fine
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(ValueError, match="resnet_9blocks"):
+        build_generator("resnet_10blocks")
+    with pytest.raises(ValueError, match="instance"):
+        build_discriminator("basic", norm="layer")
+
+
+def test_dropout_only_changes_training_outputs():
+    g = build_generator("unet_128", ngf=4, norm="batch", dropout=True)
+    x = tf.random.uniform((1, 128, 128, 3), -1, 1)
+    np.testing.assert_allclose(g(x, training=False), g(x, training=False))
+    assert not np.allclose(g(x, training=True), g(x, training=True))
+
+
+def test_weights_start_as_the_reference_initialises_them():
+    g = build_generator("resnet_6blocks", ngf=32, init_gain=0.02)
+    kernels = np.concatenate([w.numpy().ravel() for w in g.weights if "kernel" in w.path])
+    biases = np.concatenate([w.numpy().ravel() for w in g.weights if "bias" in w.path])
+    assert abs(kernels.std() - 0.02) < 0.001 and abs(kernels.mean()) < 0.001
+    assert not biases.any()
+    x = build_generator("resnet_6blocks", ngf=32, init_type="xavier", init_gain=1.0)
+    assert x.count_params() == g.count_params()
+
+
+def test_reflection_padding_and_instance_norm_match_numpy():
+    x = np.random.rand(2, 5, 6, 3).astype("float32")
+    padded = ReflectionPadding2D(2)(x).numpy()
+    np.testing.assert_array_equal(padded, np.pad(x, [(0, 0), (2, 2), (2, 2), (0, 0)], "reflect"))
+    normed = InstanceNormalization()(x).numpy()
+    mean, var = x.mean(axis=(1, 2), keepdims=True), x.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(normed, (x - mean) / np.sqrt(var + 1e-5), atol=1e-5)
+
+
+def test_generator_survives_keras_save_and_load(tmp_path):
+    g = build_generator("resnet_6blocks", ngf=4)
+    path = tmp_path / "g.keras"
+    g.save(path)
+    g2 = keras.saving.load_model(path)
+    x = tf.random.uniform((1, 32, 32, 3), -1, 1)
+    np.testing.assert_allclose(g(x), g2(x), atol=1e-6)

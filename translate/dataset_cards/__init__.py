@@ -1,0 +1,1 @@
+"""Dataset cards: one YAML per dataset, resolved by name (translate datasets list)."""

@@ -1,0 +1,1 @@
+"""Recipes: one YAML per job, resolved by name (translate recipes list)."""
