@@ -12,6 +12,10 @@ import typer
 from rich.console import Console
 
 from translate import __version__
+from translate.commands import apply as apply_cmd
+from translate.commands import datasets as datasets_cmd
+from translate.commands import evaluate as evaluate_cmd
+from translate.commands import export as export_cmd
 from translate.errors import UserError
 
 app = typer.Typer(
@@ -21,16 +25,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-datasets_app = typer.Typer(help="List, fetch and inspect datasets.", no_args_is_help=True)
 recipes_app = typer.Typer(help="List and show training recipes.", no_args_is_help=True)
-app.add_typer(datasets_app, name="datasets")
+app.add_typer(datasets_cmd.app, name="datasets")
 app.add_typer(recipes_app, name="recipes")
+app.command()(apply_cmd.apply)
+app.command()(export_cmd.export)
+app.command()(evaluate_cmd.evaluate)
 
 err_console = Console(stderr=True)
-
-
-def _not_available(command: str) -> None:
-    raise UserError(f"`translate {command}` is not available yet in this version.")
 
 
 def _version_callback(value: bool) -> None:
@@ -48,58 +50,94 @@ def _root(
     """Image-to-image translation (Pix2Pix, CycleGAN) on Keras 3 / TensorFlow."""
 
 
-@app.command()
-def fit() -> None:
-    """Train a model from a recipe or a model kind and a dataset."""
-    _not_available("fit")
+@app.command(context_settings={"help_option_names": ["-h", "--help"]})
+def fit(
+    model: str = typer.Argument(None, help="pix2pix or cyclegan (optional with --recipe)."),
+    data: str = typer.Argument(None, help="Dataset name (see `translate datasets list`) or folder."),
+    recipe: str = typer.Option(None, "--recipe", "-r", help="Recipe name or YAML file."),
+    data_path: str = typer.Option(None, "--data", help="Dataset name or folder (overrides DATA)."),
+    resume: str = typer.Option(None, "--resume", help="Continue the run in this run directory."),
+    name: str = typer.Option(None, "--name", help="Run name: runs/<name>-<n>."),
+    project: str = typer.Option(None, "--project", help="Folder of run directories [runs]."),
+    epochs: int = typer.Option(None, "--epochs", help="Epochs at the initial learning rate."),
+    epochs_decay: int = typer.Option(None, "--epochs-decay", help="Epochs of linear decay to 0."),
+    steps_per_epoch: int = typer.Option(None, "--steps-per-epoch", help="Cap the steps of an epoch."),
+    batch_size: int = typer.Option(None, "--batch-size", "-b", help="Global batch size."),
+    lr: float = typer.Option(None, "--lr", help="Initial learning rate (Adam)."),
+    size: int = typer.Option(None, "--size", help="Training crop size (load size scales with it)."),
+    direction: str = typer.Option(None, "--direction", help="AtoB or BtoA."),
+    net_g: str = typer.Option(None, "--netG", help="Generator architecture."),
+    net_d: str = typer.Option(None, "--netD", help="Discriminator architecture."),
+    strategy: str = typer.Option(None, "--strategy", help="auto|cpu|gpu|mirrored|multi-worker|tpu"),
+    precision: str = typer.Option(None, "--precision", help="float32|mixed_bfloat16|mixed_float16"),
+    jit: bool = typer.Option(None, "--jit/--no-jit", help="XLA-compile the train step."),
+    seed: int = typer.Option(None, "--seed", help="Seed for weights, data order and augmentation."),
+    set_: list[str] = typer.Option(None, "--set", help="Any option: section.key=value (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="One line per epoch, no bar."),
+    json_lines: bool = typer.Option(False, "--json", help="JSON lines per epoch, for scripts."),
+) -> None:
+    """Train a model: `translate fit cyclegan horse2zebra`, `translate fit --recipe demo`."""
+    from pathlib import Path
 
+    from translate.config import load_config, merge, parse_set, resolve_config
+    from translate.runs import CONFIG_FILE, is_run_dir
 
-@app.command()
-def apply() -> None:
-    """Translate an image, a folder or a glob with a run or an exported model."""
-    _not_available("apply")
+    progress = "json" if json_lines else "quiet" if quiet else "bar"
+    if resume:
+        if not is_run_dir(resume):
+            raise UserError(f"--resume {resume}: not a run directory (no {CONFIG_FILE})")
+        config = load_config(Path(resume) / CONFIG_FILE)
+    else:
+        flat = {
+            ("data", "dataset"): data_path, ("train", "epochs"): epochs,
+            ("train", "epochs_decay"): epochs_decay, ("train", "steps_per_epoch"): steps_per_epoch,
+            ("data", "batch_size"): batch_size, ("train", "lr"): lr,
+            ("data", "direction"): direction, ("model", "netG"): net_g, ("model", "netD"): net_d,
+            ("runtime", "strategy"): strategy, ("runtime", "precision"): precision,
+            ("runtime", "jit"): jit, ("runtime", "seed"): seed, ("runtime", "project"): project,
+        }
+        if size is not None:
+            flat[("data", "crop_size")] = size
+            flat[("data", "load_size")] = round(size * 286 / 256)
+        overrides: dict = {"name": name} if name else {}
+        for (section, key), value in flat.items():
+            if value is not None:
+                overrides.setdefault(section, {})[key] = value
+        overrides = merge(overrides, parse_set(set_ or []))
+        config = resolve_config(model=model, data=data, recipe=recipe, overrides=overrides)
 
+    from translate.training import fit as run_fit
 
-@app.command()
-def export() -> None:
-    """Export a run as a SavedModel that TF Serving loads as is."""
-    _not_available("export")
-
-
-@app.command()
-def evaluate() -> None:
-    """Measure a run or an exported model on a dataset (PSNR/SSIM, FID/KID)."""
-    _not_available("evaluate")
-
-
-@datasets_app.command("list")
-def datasets_list() -> None:
-    """List the known datasets and whether they are cached."""
-    _not_available("datasets list")
-
-
-@datasets_app.command("fetch")
-def datasets_fetch() -> None:
-    """Download, verify and extract a dataset into the cache."""
-    _not_available("datasets fetch")
-
-
-@datasets_app.command("info")
-def datasets_info() -> None:
-    """Counts per split, image sizes and problems of a dataset or folder."""
-    _not_available("datasets info")
+    run_fit(config, resume=resume, progress=progress)
 
 
 @recipes_app.command("list")
 def recipes_list() -> None:
     """List the built-in recipes."""
-    _not_available("recipes list")
+    from rich.table import Table
+
+    from translate.config import read_recipe, recipe_names
+
+    table = Table("recipe", "model", "dataset", "description")
+    for name in recipe_names():
+        raw, _ = read_recipe(name)
+        table.add_row(name, (raw.get("model") or {}).get("kind", "cyclegan"),
+                      str((raw.get("data") or {}).get("dataset", "")), raw.get("description", ""))
+    Console().print(table)
 
 
 @recipes_app.command("show")
-def recipes_show() -> None:
-    """Show a recipe's resolved config."""
-    _not_available("recipes show")
+def recipes_show(
+    recipe: str = typer.Argument(..., help="Recipe name or YAML file."),
+    set_: list[str] = typer.Option(None, "--set", help="section.key=value overrides."),
+) -> None:
+    """Show a recipe's resolved config (every option, defaults filled in)."""
+    import yaml
+
+    from translate.config import parse_set, resolve_config, to_dict
+
+    config = resolve_config(recipe=recipe, overrides=parse_set(set_ or []))
+    typer.echo(yaml.safe_dump(to_dict(config), sort_keys=False).rstrip())
 
 
 def main() -> None:
