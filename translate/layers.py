@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-NORMS = ("instance", "batch", "none")
+NORMS = ("instance", "batch", "sync_batch", "none")
 
 
 @keras.saving.register_keras_serializable(package="translate")
@@ -37,15 +37,18 @@ def InstanceNormalization(name: str | None = None) -> keras.layers.Layer:  # noq
 
 
 def normalization(kind: str, name: str | None = None) -> keras.layers.Layer | None:
-    """The norm layer for `kind` ("instance", "batch", "none"); None means no layer at all.
+    """The norm layer for `kind` ("instance", "batch", "sync_batch", "none"); None: no layer.
 
-    Batch norm follows PyTorch's BatchNorm2d: momentum 0.1 there is 0.9 here, eps 1e-5, affine,
+    "sync_batch" is batch norm whose statistics are reduced over all replicas of a strategy
+    (`runtime.sync_batch_norm`); on one device it equals "batch". Batch norm follows PyTorch's
+    BatchNorm2d: momentum 0.1 there is 0.9 here, eps 1e-5, affine,
     gamma initialised from N(1, 0.02) as the reference's init_weights does.
     """
     if kind == "instance":
         return InstanceNormalization(name=name)
-    if kind == "batch":
+    if kind in ("batch", "sync_batch"):
         return keras.layers.BatchNormalization(
+            synchronized=kind == "sync_batch",
             momentum=0.9,
             epsilon=1e-5,
             gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
@@ -62,4 +65,4 @@ def uses_bias(norm: str) -> bool:
     The reference also drops the bias when norm is 'none' (a side effect of how it tests the norm
     type); we keep it there, because a conv with neither norm nor bias cannot shift its output.
     """
-    return norm != "batch"
+    return norm not in ("batch", "sync_batch")

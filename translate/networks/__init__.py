@@ -16,6 +16,7 @@ from translate.layers import NORMS
 from translate.networks.discriminators import nlayer_discriminator, pixel_discriminator
 from translate.networks.generators import resnet_generator, unet_generator
 from translate.networks.init import kernel_initializer
+from translate.networks.superres import edsr_generator, srresnet_generator
 
 # name -> (builder(input_channels, output_channels, ngf, norm_kind, dropout, init, **kw), multiple)
 GENERATORS: dict[str, tuple[Callable[..., keras.Model], int]] = {
@@ -23,7 +24,12 @@ GENERATORS: dict[str, tuple[Callable[..., keras.Model], int]] = {
     "resnet_6blocks": (lambda ci, co, **kw: resnet_generator(ci, co, n_blocks=6, **kw), 4),
     "unet_256": (lambda ci, co, **kw: unet_generator(ci, co, num_downs=8, **kw), 256),
     "unet_128": (lambda ci, co, **kw: unet_generator(ci, co, num_downs=7, **kw), 128),
+    "edsr": (edsr_generator, 1),
+    "srresnet": (srresnet_generator, 1),
 }
+
+# Generators whose output is `scale` x their input (build_generator passes scale to them only).
+SR_GENERATORS = ("edsr", "srresnet")
 
 DISCRIMINATORS: dict[str, Callable[..., keras.Model]] = {
     "basic": lambda ci, n_layers=3, **kw: nlayer_discriminator(ci, n_layers=3, **kw),
@@ -63,10 +69,18 @@ def build_generator(
     init_type: str = "normal",
     init_gain: float = 0.02,
     image_size: int | tuple[int, int] | None = None,
+    scale: int | None = None,
     **kwargs,
 ) -> keras.Model:
-    """A generator by name (see GENERATORS), mapping [-1, 1] images to [-1, 1] images."""
+    """A generator by name (see GENERATORS), mapping [-1, 1] images to [-1, 1] images.
+
+    scale: output size / input size, for SR_GENERATORS (default 4); others only take 1.
+    """
     _check("generator", name, GENERATORS)
+    if name in SR_GENERATORS:
+        kwargs["scale"] = 4 if scale is None else scale
+    elif scale not in (None, 1):
+        raise ValueError(f"generator {name} does not upscale (scale={scale}); use edsr or srresnet")
     _check("norm", norm, NORMS)
     if image_size is not None:
         h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
@@ -99,6 +113,7 @@ def build_discriminator(
 __all__ = [
     "DISCRIMINATORS",
     "GENERATORS",
+    "SR_GENERATORS",
     "build_discriminator",
     "build_generator",
     "check_image_size",
