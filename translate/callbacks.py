@@ -1,0 +1,233 @@
+"""Keras callbacks of a run: checkpoints, NaN guard, progress, sample grids, the losses plot."""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stop at the first non-finite loss, before any checkpoint of the bad weights is written."""
+
+    def __init__(self):
+        super().__init__()
+        self.failed: str | None = None
+        self.step = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            value = float(value)
+            if not math.isfinite(value):
+                self.failed = f"{'NaN' if math.isnan(value) else 'Inf'} ({key})"
+                self.step = batch
+                self.model.stop_training = True
+                return
+
+
+class CheckpointSaver(keras.callbacks.Callback):
+    """Latest checkpoint at every epoch end, plus a kept copy every `every` epochs.
+
+    tf.train.CheckpointManager writes the data files first and the index that names the latest
+    checkpoint last, atomically, so a kill mid-write leaves the previous checkpoint as latest.
+    """
+
+    def __init__(self, checkpoint, latest_manager, epochs_dir: Path, every: int):
+        super().__init__()
+        self.checkpoint, self.latest, self.every = checkpoint, latest_manager, every
+        self.epochs_dir = Path(epochs_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training and any(
+            not math.isfinite(float(v)) for v in (logs or {}).values()
+        ):
+            return  # the NaN guard fired: keep the last good checkpoint
+        self.latest.save()
+        if (epoch + 1) % self.every == 0:
+            self.checkpoint.write(str(self.epochs_dir / f"epoch-{epoch + 1}"))
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """samples/epoch_XXX.png: fixed held-out images, input | output | reconstruction or target."""
+
+    def __init__(self, batch, folder: Path, every: int = 1):
+        super().__init__()
+        self.batch, self.every, self.folder = batch, every, Path(folder)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            write_grid(
+                sample_rows(self.model, self.batch), self.folder / f"epoch_{epoch + 1:03d}.png"
+            )
+
+
+def sample_rows(model, batch) -> list[list]:
+    """Rows of a sample grid. Pix2Pix: input | output | target. CycleGAN: real | fake |
+    reconstruction, for A then for B."""
+    a, b = batch
+    g_ab = model.generator_for("AtoB")
+    fake_b = g_ab(a, training=False)
+    if getattr(model, "kind", "pix2pix") != "cyclegan":
+        return [[a[i], fake_b[i], b[i]] for i in range(len(a))]
+    g_ba = model.generator_for("BtoA")
+    rec_a, fake_a = g_ba(fake_b, training=False), g_ba(b, training=False)
+    rec_b = g_ab(fake_a, training=False)
+    return [[a[i], fake_b[i], rec_a[i]] for i in range(len(a))] + [
+        [b[i], fake_a[i], rec_b[i]] for i in range(len(b))
+    ]
+
+
+def to_uint8_rgb(images) -> np.ndarray:
+    """Model-space images ([-1, 1], 1 to 3 channels) to uint8 RGB for a look."""
+    x = np.asarray(images, dtype=np.float32)
+    if x.shape[-1] == 1:
+        x = np.repeat(x, 3, axis=-1)
+    elif x.shape[-1] == 2:  # e.g. ab channels: show them on a mid-gray L
+        x = np.concatenate([x, np.zeros_like(x[..., :1])], axis=-1)
+    return np.clip((x + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+
+def write_grid(rows: list[list], path: Path) -> None:
+    """One row per sample, one column per image of the row; images resized to the first's height."""
+    import cv2
+
+    from translate.io_utils import atomic_write_bytes
+
+    lines = []
+    for row in rows:
+        cells = [to_uint8_rgb(img) for img in row]
+        h = max(c.shape[0] for c in cells)
+        cells = [
+            c
+            if c.shape[0] == h
+            else cv2.resize(c, (c.shape[1] * h // c.shape[0], h), interpolation=cv2.INTER_NEAREST)
+            for c in cells
+        ]
+        lines.append(np.concatenate(cells, axis=1))
+    width = max(line.shape[1] for line in lines)
+    lines = [np.pad(line, ((0, 0), (0, width - line.shape[1]), (0, 0))) for line in lines]
+    grid = np.concatenate(lines, axis=0)
+    ok, data = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    atomic_write_bytes(path, data.tobytes())
+
+
+class RunProgress(keras.callbacks.Callback):
+    """A rich bar for the whole run (step, losses, images/s, ETA), one summary line per epoch.
+
+    mode: "bar" (interactive), "quiet" (epoch lines only), "json" (JSON lines for scripts).
+    """
+
+    def __init__(self, total_steps, start_step, steps_per_epoch, batch_size, mode, console):
+        super().__init__()
+        self.total, self.done = total_steps, start_step
+        self.steps_per_epoch, self.batch_size = steps_per_epoch, batch_size
+        self.mode, self.console = mode, console
+        self.progress = self.task = None
+        self.epoch_start = self.epoch_steps = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start, self.epoch_steps, self.epoch = time.perf_counter(), 0, epoch
+        if self.mode == "bar" and self.progress is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[losses]}"),
+                console=self.console,
+                transient=False,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(
+                "fit", total=self.total, completed=self.done, rate="", losses=""
+            )
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.done += 1
+        self.epoch_steps += 1
+        if self.progress is not None:
+            seconds = time.perf_counter() - self.epoch_start
+            rate = self.epoch_steps * self.batch_size / seconds if seconds > 0 else 0.0
+            losses = " ".join(f"{k} {float(v):.3f}" for k, v in sorted((logs or {}).items()))
+            self.progress.update(
+                self.task,
+                completed=self.done,
+                rate=f"{rate:.2f} img/s",
+                losses=losses,
+                description=f"epoch {self.epoch + 1} step {self.done % self.steps_per_epoch or self.steps_per_epoch}",
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        from translate.training import json_line, summary_line
+
+        seconds = time.perf_counter() - self.epoch_start
+        images = self.epoch_steps * self.batch_size
+        total_epochs = math.ceil(self.total / self.steps_per_epoch)
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        if self.mode == "json":
+            print(
+                json_line(
+                    epoch=epoch + 1,
+                    step=self.done,
+                    seconds=round(seconds, 3),
+                    images_per_s=images / max(seconds, 1e-9),
+                    **logs,
+                ),
+                flush=True,
+            )
+        else:
+            line = summary_line(epoch, total_epochs, logs, seconds, images)
+            (self.progress.console if self.progress else self.console).print(line, highlight=False)
+
+    def close(self):
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+class LossesPlot:
+    """losses.png at the end of a run, from metrics.csv."""
+
+    @staticmethod
+    def write(csv_path: Path, png_path: Path) -> None:
+        if not Path(csv_path).is_file():
+            return
+        with open(csv_path) as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        keys = [k for k in rows[0] if k != "epoch"]
+        epochs = [int(r["epoch"]) + 1 for r in rows]
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for k in keys:
+            ax.plot(
+                epochs, [float(r[k]) for r in rows], label=k, marker="o" if len(rows) < 20 else None
+            )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend(fontsize=8, ncol=4)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(png_path, dpi=100)
+        plt.close(fig)

@@ -1,0 +1,411 @@
+"""The whole configuration of a job as plain dataclasses.
+
+A recipe (YAML) plus CLI overrides resolve to one `Config`, which is saved into the run directory
+and read back by apply, export and evaluate. Defaults are the reference implementation's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ModelConfig:
+    """Networks and losses. Defaults: CycleGAN as the reference trains it."""
+
+    kind: str = "cyclegan"  # cyclegan | pix2pix
+    netG: str = "resnet_9blocks"  # noqa: N815 (the reference's option name)
+    netD: str = "basic"  # noqa: N815
+    ngf: int = 64
+    ndf: int = 64
+    n_layers_D: int = 3  # noqa: N815
+    norm: str = "instance"
+    dropout: bool = False
+    init_type: str = "normal"
+    init_gain: float = 0.02
+    gan_mode: str = "lsgan"  # vanilla | lsgan | hinge | wgangp
+    lambda_L1: float = 100.0  # noqa: N815  pix2pix reconstruction weight
+    lambda_gan: float = 1.0  # pix2pix adversarial weight; 0: L1 only (super-resolution PSNR stage)
+    lambda_A: float = 10.0  # noqa: N815  cycle A -> B -> A
+    lambda_B: float = 10.0  # noqa: N815  cycle B -> A -> B
+    lambda_identity: float = 0.5  # x the cycle weight; 0 disables the identity loss
+    lambda_gp: float = 10.0  # wgangp gradient penalty weight
+    pool_size: int = 50  # history of generated images per D; 0 disables it
+    input_channels: int = 3
+    output_channels: int = 3
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and the run's rhythm: constant lr for `epochs`, linear decay over `epochs_decay`."""
+
+    epochs: int = 100
+    epochs_decay: int = 100
+    lr: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    steps_per_epoch: int | None = None  # None: one pass over the data
+    save_every: int = 5  # keep a checkpoint every K epochs (besides the latest)
+    sample_every: int = 1
+    num_samples: int = 4
+
+
+@dataclass
+class RuntimeConfig:
+    """Where and how the job runs."""
+
+    strategy: str = "auto"  # auto | cpu | gpu | mirrored | multi-worker | tpu
+    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16
+    jit: bool = False
+    seed: int = 0
+    steps_per_execution: int = 1
+    project: str = "runs"
+    # data.batch_size is the global batch, split over the replicas, unless batch_per_replica:
+    # then the global batch is batch_size x replicas. scale_lr "linear" multiplies the lr by
+    # global batch / data.batch_size (Goyal et al.'s linear scaling rule); "none" keeps it.
+    batch_per_replica: bool = False
+    scale_lr: str = "none"  # none | linear
+    sync_batch_norm: bool = False  # batch norm statistics over all replicas
+
+
+def _default_data():
+    from translate.data.config import DataConfig
+
+    return DataConfig()
+
+
+def _default_task():
+    from translate.tasks.base import TaskConfig
+
+    return TaskConfig()
+
+
+@dataclass
+class Config:
+    """One job: model + data + task + training + runtime."""
+
+    name: str = "run"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: object = field(default_factory=_default_data)
+    task: object = field(default_factory=_default_task)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving a job: kind defaults <- recipe <- CLI overrides, validated with one-line errors.
+
+MODEL_KINDS = ("pix2pix", "cyclegan")
+
+# The reference's defaults per model kind (options/*.py and each model's modify_commandline_options).
+KIND_DEFAULTS: dict[str, dict] = {
+    "cyclegan": {"model": {"kind": "cyclegan"}},
+    "pix2pix": {
+        "model": {
+            "kind": "pix2pix",
+            "netG": "unet_256",
+            "norm": "batch",
+            "gan_mode": "vanilla",
+            "dropout": True,
+            "pool_size": 0,
+        },
+    },
+}
+
+
+def _sections() -> dict[str, type]:
+    from translate.data.config import DataConfig
+    from translate.tasks.base import TaskConfig
+
+    return {
+        "model": ModelConfig,
+        "data": DataConfig,
+        "task": TaskConfig,
+        "train": TrainConfig,
+        "runtime": RuntimeConfig,
+    }
+
+
+def to_dict(config: Config) -> dict:
+    """A plain dict (YAML-ready) of a Config."""
+    import dataclasses
+
+    return dataclasses.asdict(config)
+
+
+def _coerce(value, annotation: str, key: str):
+    """Turn a CLI string (or YAML scalar) into the field's type, with a clear error."""
+    from translate.errors import UserError
+
+    ann = str(annotation).replace(" ", "")
+    if isinstance(value, str) and value.lower() in ("none", "null") and "None" in ann:
+        return None
+    try:
+        if ann.startswith("bool"):
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("true", "1", "yes", "on"):
+                return True
+            if str(value).lower() in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(value)
+        if ann.startswith("int"):
+            if isinstance(value, bool) or float(value) != int(float(value)):
+                raise ValueError(value)
+            return int(float(value))
+        if ann.startswith("float"):
+            return float(value)
+        if ann.startswith("str"):
+            return str(value)
+        if ann.startswith("list") or ann.startswith("tuple"):
+            if isinstance(value, str):
+                import yaml
+
+                value = yaml.safe_load(value)
+            if not isinstance(value, list | tuple):
+                raise ValueError(value)
+            return list(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{key}: {value!r} is not a valid {ann}") from None
+    return value
+
+
+def from_dict(raw: dict, source: str = "recipe") -> Config:
+    """Build a Config from nested dicts; unknown keys are refused with the valid ones listed."""
+    import dataclasses
+
+    from translate.errors import UserError
+
+    sections = _sections()
+    raw = dict(raw or {})
+    unknown = set(raw) - set(sections) - {"name", "description"}
+    if unknown:
+        raise UserError(
+            f"{source}: unknown section {sorted(unknown)[0]!r}; valid: name, description, "
+            + ", ".join(sections)
+        )
+    parts = {}
+    for section, cls in sections.items():
+        values = raw.get(section) or {}
+        if not isinstance(values, dict):
+            raise UserError(f"{source}: section {section!r} must be a mapping of key: value")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in fields:
+                raise UserError(
+                    f"{source}: unknown key {section}.{key}; valid keys: "
+                    + ", ".join(f"{section}.{k}" for k in fields)
+                )
+        parts[section] = cls(
+            **{k: _coerce(v, fields[k].type, f"{section}.{k}") for k, v in values.items()}
+        )
+    config = Config(name=str(raw.get("name") or "run"), **parts)
+    validate(config, source)
+    return config
+
+
+def merge(base: dict, override: dict) -> dict:
+    """Nested dict merge: override wins, sections merge key by key."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for k, v in (override or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_set(assignments: list[str]) -> dict:
+    """`--set section.key=value` pairs to a nested dict (values are coerced later)."""
+    from translate.errors import UserError
+
+    out: dict = {}
+    for item in assignments or []:
+        key, sep, value = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise UserError(f"--set {item!r}: expected section.key=value, e.g. --set train.lr=1e-4")
+        out.setdefault(parts[0], {})[parts[1]] = value
+    return out
+
+
+def validate(config: Config, source: str = "config") -> None:
+    """Cross-field checks with one-line errors naming the option."""
+    from translate.errors import UserError
+    from translate.networks import DISCRIMINATORS, GENERATORS
+
+    m, t, r = config.model, config.train, config.runtime
+    choices = {
+        "model.kind": (m.kind, MODEL_KINDS),
+        "model.netG": (m.netG, tuple(GENERATORS)),
+        "model.netD": (m.netD, tuple(DISCRIMINATORS)),
+        "model.norm": (m.norm, ("instance", "batch", "none")),
+        "model.gan_mode": (m.gan_mode, ("vanilla", "lsgan", "hinge", "wgangp")),
+        "model.init_type": (m.init_type, ("normal", "xavier", "kaiming", "orthogonal")),
+        "runtime.strategy": (r.strategy, ("auto", "cpu", "gpu", "mirrored", "multi-worker", "tpu")),
+        "runtime.precision": (r.precision, ("float32", "mixed_bfloat16", "mixed_float16")),
+        "runtime.scale_lr": (r.scale_lr, ("none", "linear")),
+    }
+    for key, (value, valid) in choices.items():
+        if value not in valid:
+            raise UserError(
+                f"{source}: {key}={value!r} is not valid; choose one of {', '.join(valid)}"
+            )
+    positives = {
+        "train.epochs": t.epochs,
+        "train.lr": t.lr,
+        "train.save_every": t.save_every,
+        "model.ngf": m.ngf,
+        "model.ndf": m.ndf,
+        "data.batch_size": config.data.batch_size,
+        "data.crop_size": config.data.crop_size,
+        "runtime.steps_per_execution": r.steps_per_execution,
+    }
+    for key, value in positives.items():
+        if value is None or value <= 0:
+            raise UserError(f"{source}: {key} must be positive (got {value})")
+    if t.epochs_decay < 0:
+        raise UserError(f"{source}: train.epochs_decay must be >= 0 (got {t.epochs_decay})")
+    from translate.networks import generator_size_multiple
+
+    multiple = generator_size_multiple(m.netG)
+    if config.data.crop_size % multiple:
+        raise UserError(
+            f"{source}: data.crop_size={config.data.crop_size} does not fit model.netG={m.netG}, "
+            f"which needs multiples of {multiple} (use --size {max(multiple, config.data.crop_size // multiple * multiple)})"
+        )
+    from translate.tasks import check_task_model
+
+    problem = check_task_model(config.task, config.model)
+    if problem:
+        raise UserError(f"{source}: {problem}")
+    if config.data.direction not in ("AtoB", "BtoA"):
+        raise UserError(
+            f"{source}: data.direction must be AtoB or BtoA (got {config.data.direction!r})"
+        )
+
+
+def recipe_names() -> list[str]:
+    """The built-in recipes, by name."""
+    import importlib.resources
+
+    files = importlib.resources.files("translate.recipes").iterdir()
+    return sorted(p.name[:-5] for p in files if p.name.endswith(".yaml"))
+
+
+def read_recipe(name_or_path: str) -> tuple[dict, str]:
+    """A recipe's raw dict and where it came from: a built-in name or a YAML file path."""
+    import importlib.resources
+    from pathlib import Path
+
+    import yaml
+
+    from translate.errors import UserError
+
+    path = Path(name_or_path)
+    if name_or_path.endswith((".yaml", ".yml")) or path.exists():
+        if not path.is_file():
+            raise UserError(
+                f"recipe file {path} not found; give a YAML path or one of: "
+                + ", ".join(recipe_names())
+            )
+        text, source = path.read_text(), str(path)
+    elif name_or_path in recipe_names():
+        text = (
+            importlib.resources.files("translate.recipes")
+            .joinpath(f"{name_or_path}.yaml")
+            .read_text()
+        )
+        source = f"recipe {name_or_path}"
+    else:
+        raise UserError(
+            f"unknown recipe {name_or_path!r}; built-in recipes: {', '.join(recipe_names())}"
+            " (or give a path to a YAML file)"
+        )
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(
+            f"{source}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
+    if not isinstance(raw, dict):
+        raise UserError(
+            f"{source}: a recipe must be a mapping with sections model, data, train, ..."
+        )
+    return raw, source
+
+
+def resolve_config(
+    model: str | None = None,
+    data: str | None = None,
+    recipe: str | None = None,
+    overrides: dict | None = None,
+) -> Config:
+    """kind defaults <- recipe <- positional model/data <- overrides, as one validated Config.
+
+    `translate fit cyclegan horse2zebra` uses the built-in recipe `horse2zebra` when one exists
+    for that model kind; otherwise the reference defaults of the kind with that dataset.
+    """
+    from translate.errors import UserError
+
+    if model is not None and model not in MODEL_KINDS:
+        raise UserError(f"unknown model {model!r}; choose one of {', '.join(MODEL_KINDS)}")
+    raw, source = {}, "options"
+    if recipe is None and data is not None and data in recipe_names():
+        candidate, src = read_recipe(data)
+        if model is None or (candidate.get("model") or {}).get("kind", "cyclegan") == model:
+            raw, source = candidate, src
+    elif recipe is not None:
+        raw, source = read_recipe(recipe)
+    if model is None and not raw:
+        raise UserError(
+            "say what to train: `translate fit MODEL DATA` (MODEL: pix2pix or cyclegan)"
+            " or `translate fit --recipe NAME`"
+        )
+    kind = model or (raw.get("model") or {}).get("kind", "cyclegan")
+    base = merge(KIND_DEFAULTS[kind], raw)
+    base.setdefault("model", {})["kind"] = kind
+    if data is not None and raw.get("name") != data:
+        base.setdefault("data", {})["dataset"] = data
+        if not raw:
+            base["name"] = _name_from(data)
+    if not base.get("name"):
+        base["name"] = _name_from((base.get("data") or {}).get("dataset") or kind)
+    base = merge(base, overrides or {})
+    config = from_dict(base, source)
+    if not config.data.dataset:
+        raise UserError(
+            f"{source}: no dataset; give DATA (a dataset name or a folder) or --data PATH"
+        )
+    return config
+
+
+def _name_from(dataset: str) -> str:
+    from pathlib import Path
+
+    return Path(str(dataset).rstrip("/")).name or "run"
+
+
+def save_config(config: Config, path) -> None:
+    import yaml
+
+    from translate.io_utils import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+def load_config(path) -> Config:
+    """Read a run's config.yaml back."""
+    from pathlib import Path
+
+    import yaml
+
+    from translate.errors import UserError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} not found: is this a run directory made by `translate fit`?")
+    raw = yaml.safe_load(path.read_text()) or {}
+    return from_dict(raw, str(path))

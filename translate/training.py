@@ -1,0 +1,319 @@
+"""Training: the strategy, the run directory, Keras callbacks, and `model.fit` over epochs.
+
+Everything a run needs to continue exactly is in its checkpoint: the networks, both optimizers
+(and with them the learning-rate schedule position, which is a function of their step), image
+pools and random-generator states. The data order is a pure function of (seed, epoch), so a resumed
+run sees the same batches as one that never stopped: epoch e shuffles with seed (seed, e) and a
+run resumed mid-epoch skips the batches it already trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+from translate.errors import UserError
+from translate.runs import CONFIG_FILE, EPOCHS_DIR, LATEST_DIR, new_run_dir
+
+
+def make_strategy(name: str = "auto"):
+    """The tf.distribute strategy for `--strategy`; create it before any other TF op."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if name == "auto":
+        if len(gpus) > 1:
+            return tf.distribute.MirroredStrategy()
+        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
+    if name == "cpu":
+        return tf.distribute.OneDeviceStrategy("/cpu:0")
+    if name == "gpu":
+        if not gpus:
+            raise UserError("--strategy gpu: no GPU is visible to TensorFlow; use --strategy cpu")
+        return tf.distribute.OneDeviceStrategy("/gpu:0")
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise UserError("--strategy multi-worker needs TF_CONFIG set (see docs/distributed.md)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise UserError(
+        f"unknown --strategy {name!r}; choose auto, cpu, gpu, mirrored, multi-worker, tpu"
+    )
+
+
+def worker_role(strategy) -> tuple[bool, int]:
+    """(is this process the chief, its worker index). Single-process strategies: the chief.
+
+    As the TF multi-worker guide: the `chief` task if the cluster has one, else worker 0.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    if not cluster or resolver.task_type is None:
+        return True, 0
+    task_type, task_id = resolver.task_type, int(resolver.task_id or 0)
+    if task_type == "chief":
+        return True, 0
+    return task_type == "worker" and task_id == 0 and "chief" not in cluster, task_id
+
+
+def scale_for_replicas(config, replicas: int):
+    """The config as run on `replicas` replicas: global batch, learning rate, batch norm.
+
+    data.batch_size is the global batch unless runtime.batch_per_replica; runtime.scale_lr
+    "linear" multiplies the lr by global batch / data.batch_size (linear scaling rule).
+    """
+    data, train, model = config.data, config.train, config.model
+    global_batch = data.batch_size * (replicas if config.runtime.batch_per_replica else 1)
+    if global_batch % replicas:
+        raise UserError(
+            f"data.batch_size={global_batch} does not split over {replicas} replicas; use a "
+            f"multiple of {replicas} or --set runtime.batch_per_replica=true"
+        )
+    lr = train.lr * (global_batch / data.batch_size if config.runtime.scale_lr == "linear" else 1)
+    norm = "sync_batch" if config.runtime.sync_batch_norm and model.norm == "batch" else model.norm
+    return dataclasses.replace(
+        config,
+        data=dataclasses.replace(data, batch_size=global_batch),
+        train=dataclasses.replace(train, lr=lr),
+        model=dataclasses.replace(model, norm=norm),
+    )
+
+
+def count_steps_per_epoch(spec, config) -> int:
+    """Batches in one epoch: the larger domain for unpaired data, as the reference's len()."""
+    if config.train.steps_per_epoch:
+        return int(config.train.steps_per_epoch)
+    from translate.data import count_examples
+
+    n = count_examples(spec, "train", config.data)
+    if n == 0:
+        raise UserError(f"dataset {spec.root}: the train split has no images")
+    return max(1, n // config.data.batch_size)
+
+
+class _Position:
+    """Where training is: the optimizer's step count is the truth, epochs follow from it."""
+
+    def __init__(self, model, steps_per_epoch: int):
+        self.model, self.steps_per_epoch = model, steps_per_epoch
+
+    @property
+    def step(self) -> int:
+        return int(self.model.train_step_counter.numpy())
+
+    @property
+    def epoch(self) -> int:
+        return self.step // self.steps_per_epoch
+
+    @property
+    def step_in_epoch(self) -> int:
+        return self.step % self.steps_per_epoch
+
+
+def _train_dataset(spec, config, task, epoch: int, skip: int, steps: int):
+    """Epoch `epoch`'s batches (seeded by (seed, epoch)), less the first `skip` already trained."""
+    import tensorflow as tf
+
+    from translate.data import make_dataset
+
+    seed = config.runtime.seed * 100_003 + epoch
+    ds = make_dataset(spec, split="train", config=config.data, seed=seed, shuffle=True, repeat=True)
+    if task.makes_own_pairs:
+        ds = ds.map(lambda x: task.make_pair((x + 1.0) * 0.5), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.skip(skip).take(steps - skip).prefetch(tf.data.AUTOTUNE)
+
+
+def _sample_batch(spec, config, task):
+    """A fixed held-out batch for sample grids: the first test images, no augmentation."""
+    import tensorflow as tf
+
+    from translate.data import make_dataset
+
+    data = dataclasses.replace(
+        config.data,
+        flip=False,
+        augment=[],
+        preprocess="resize_and_crop",
+        load_size=config.data.crop_size,
+        batch_size=config.train.num_samples,
+    )
+    split = "test" if spec.has_split("test") else "train"
+    ds = make_dataset(spec, split=split, config=data, seed=0, shuffle=False, repeat=False)
+    batch = next(iter(ds.take(1)))
+    if task.makes_own_pairs:
+        batch = task.make_pair((batch + 1.0) * 0.5)
+    return tuple(tf.convert_to_tensor(t) for t in batch)
+
+
+def _run_dirs(config, resume, chief: bool, worker_id: int, multi_worker: bool):
+    """(run directory, where this process writes, whether to resume).
+
+    Multi-worker: the run directory is `project/name`, the same on every worker, and a job
+    restarted by its launcher with the same command continues from its checkpoint (the
+    BackupAndRestore semantics). Only the chief writes there; the other workers write their
+    (identical) checkpoints into a scratch folder of their own, as the TF guide requires.
+    """
+    if resume:
+        run_dir = Path(resume)
+    elif multi_worker:
+        run_dir = Path(config.runtime.project) / config.name
+        resume = (run_dir / LATEST_DIR / "checkpoint").is_file()
+    else:
+        run_dir = new_run_dir(config.runtime.project, config.name)
+    write_dir = run_dir if chief else run_dir / f".worker-{worker_id}"
+    write_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir, write_dir, bool(resume)
+
+
+def fit(
+    config,
+    resume: str | Path | None = None,
+    progress: str = "bar",
+    console=None,
+) -> Path:
+    """Train `config` into a new run directory (or continue `resume`); return the run directory."""
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    strategy = make_strategy(config.runtime.strategy)  # before any other TF op
+
+    import keras
+    import tensorflow as tf
+
+    from translate.callbacks import CheckpointSaver, LossesPlot, NaNGuard, RunProgress, SampleGrid
+    from translate.config import save_config
+    from translate.data import resolve_dataset
+    from translate.models import build_model
+    from translate.tasks import get_task
+
+    chief, worker_id = worker_role(strategy)
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    keras.utils.set_random_seed(config.runtime.seed)
+    if config.runtime.precision != "float32":
+        keras.mixed_precision.set_global_policy(config.runtime.precision)
+
+    spec = resolve_dataset(config.data.dataset, layout=config.data.layout)
+    task = get_task(config.task)
+    run_dir, write_dir, resume = _run_dirs(config, resume, chief, worker_id, multi_worker)
+    if chief and not (run_dir / CONFIG_FILE).is_file():
+        save_config(config, run_dir / CONFIG_FILE)
+    config = scale_for_replicas(config, strategy.num_replicas_in_sync)
+    steps_per_epoch = count_steps_per_epoch(spec, config)
+    total_epochs = config.train.epochs + config.train.epochs_decay
+
+    with strategy.scope():
+        model = build_model(
+            config.model, train_config=config.train, steps_per_epoch=steps_per_epoch
+        )
+        model.compile(
+            train_config=config.train,
+            jit_compile=config.runtime.jit,
+            steps_per_execution=config.runtime.steps_per_execution,
+        )
+    checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
+    latest = tf.train.CheckpointManager(checkpoint, str(write_dir / LATEST_DIR), max_to_keep=1)
+    if resume:
+        found = tf.train.latest_checkpoint(str(run_dir / LATEST_DIR))
+        if found is None:
+            raise UserError(f"{run_dir} has no checkpoint to resume from; start a new run instead")
+        checkpoint.restore(found).assert_existing_objects_matched()
+    position = _Position(model, steps_per_epoch)
+    if position.epoch >= total_epochs:
+        console.print(f"{run_dir} already finished its {total_epochs} epochs")
+        return run_dir
+
+    guard = NaNGuard()
+    callbacks = [
+        guard,
+        CheckpointSaver(checkpoint, latest, write_dir / EPOCHS_DIR, config.train.save_every),
+    ]
+    bar = RunProgress(
+        total_steps=total_epochs * steps_per_epoch,
+        start_step=position.step,
+        steps_per_epoch=steps_per_epoch,
+        batch_size=config.data.batch_size,
+        mode=progress if chief else "quiet",
+        console=console,
+    )
+    if chief:
+        samples = _sample_batch(spec, config, task)
+        callbacks += [
+            SampleGrid(samples, run_dir / "samples", every=config.train.sample_every),
+            keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
+            keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
+        ]
+    callbacks.append(bar)
+    console.print(
+        f"[bold]{config.name}[/bold]: {config.model.kind} {config.model.netG}, "
+        f"{spec.name} ({spec.layout}), {steps_per_epoch} steps x {total_epochs} epochs, "
+        f"batch {config.data.batch_size} on {strategy.num_replicas_in_sync} replica(s) -> {run_dir}",
+        highlight=False,
+    )
+    try:
+        while position.epoch < total_epochs and not guard.failed:
+            epoch, skip = position.epoch, position.step_in_epoch
+            ds = _train_dataset(spec, config, task, epoch, skip, steps_per_epoch)
+            model.fit(
+                ds,
+                epochs=epoch + 1,
+                initial_epoch=epoch,
+                steps_per_epoch=steps_per_epoch - skip,
+                callbacks=callbacks,
+                verbose=0,
+            )
+    except KeyboardInterrupt:
+        bar.close()
+        if not guard.failed:
+            latest.save(checkpoint_number=position.step)
+        console.print(
+            f"[yellow]interrupted[/yellow] at step {position.step}; resume with:\n"
+            f"  translate fit --resume {run_dir}",
+            highlight=False,
+        )
+        raise SystemExit(130) from None
+    finally:
+        bar.close()
+    if guard.failed:
+        raise UserError(
+            f"losses became {guard.failed} at step {guard.step}; stopped, the last good checkpoint "
+            f"is kept in {run_dir / LATEST_DIR} (try a lower --lr, or --precision float32)"
+        )
+    if not chief:
+        shutil.rmtree(write_dir, ignore_errors=True)
+        return run_dir
+    LossesPlot.write(run_dir / "metrics.csv", run_dir / "losses.png")
+    console.print(f"done: {run_dir}  (samples in {run_dir / 'samples'})", highlight=False)
+    return run_dir
+
+
+def summary_line(epoch: int, total: int, logs: dict, seconds: float, images: int) -> str:
+    """The one line printed per epoch."""
+    losses = "  ".join(f"{k} {v:.3f}" for k, v in sorted(logs.items()) if _is_number(v))
+    rate = images / seconds if seconds > 0 else math.nan
+    return f"epoch {epoch + 1}/{total}  {losses}  {rate:.1f} img/s"
+
+
+def json_line(**fields) -> str:
+    return json.dumps({k: (float(v) if _is_number(v) else v) for k, v in fields.items()})
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+__all__ = ["count_steps_per_epoch", "fit", "make_strategy", "time"]
