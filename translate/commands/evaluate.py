@@ -1,10 +1,125 @@
-"""`translate evaluate`."""
+"""`translate evaluate`: score a run or SavedModel on a folder, next to the trivial baseline."""
 
 from __future__ import annotations
 
+import math
+
+import typer
+
 from translate.errors import UserError
 
+# label, and which way is better: "up", "down", "" (a difference without a verdict: for
+# colourfulness the reference's is the target) or None (no difference column)
+METRIC_LABELS = {
+    "psnr_y": ("PSNR-Y (dB)", "up"), "ssim_y": ("SSIM-Y", "up"),
+    "psnr": ("PSNR (dB)", "up"), "ssim": ("SSIM", "up"),
+    "colourfulness": ("colourfulness", ""), "colourfulness_reference": ("  of the references", None),
+    "fid": ("FID", "down"), "kid": ("KID", "down"), "kid_std": ("  KID spread", None),
+}
 
-def evaluate() -> None:
-    """Not built yet."""
-    raise UserError("`translate evaluate` is not available yet in this version.")
+
+def _default_out(source: str, data: str, split: str) -> str:
+    """`<run>/eval/<data>[-<split>].json` for a run; `eval-<model>-<data>.json` here otherwise."""
+    from pathlib import Path
+
+    from translate.runs import is_run_dir
+
+    stem = Path(data).resolve().name
+    if not any((Path(data) / name).is_dir() for name in (split, f"{split}A")):
+        split = ""
+    stem = f"{stem}-{split}" if split else stem
+    if is_run_dir(source):
+        return str(Path(source) / "eval" / f"{stem}.json")
+    return f"eval-{Path(source).resolve().name}-{stem}.json"
+
+
+def _print_table(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"{report['task']}: {report['images']} images, baseline {report['baseline']}",
+        caption=report["protocol"],
+    )
+    table.add_column("metric")
+    table.add_column("model", justify="right")
+    table.add_column(report["baseline"], justify="right")
+    table.add_column("model - baseline", justify="right")
+    for name, values in report["metrics"].items():
+        label, better = METRIC_LABELS.get(name, (name, ""))
+        digits = 4 if name in ("ssim", "ssim_y", "kid", "kid_std") else 2
+        model, baseline = float(values["model"]), float(values["baseline"])
+        delta = ""
+        if better is not None and math.isfinite(model - baseline):
+            delta = f"{model - baseline:+.{digits}f}"
+            if better:
+                colour = "green" if (model > baseline) == (better == "up") else "red"
+                delta = f"[{colour}]{delta}[/{colour}]"
+        table.add_row(label, f"{model:.{digits}f}", f"{baseline:.{digits}f}", delta)
+    console = Console()
+    console.print(table)
+    for note in report["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+
+
+def evaluate(
+    source: str = typer.Argument(..., help="A run directory (runs/<name>-<n>) or a SavedModel."),
+    data: str = typer.Argument(
+        ...,
+        help="Folder of test images: HR photos or Set5/Set14 (superres), photos (colorization), "
+        "a dataset folder with <split>/ or <split>A/ + <split>B/ (translation).",
+    ),
+    split: str = typer.Option("test", "--split", help="Split of a translation dataset."),
+    direction: str = typer.Option("AtoB", "--direction", help="AtoB or BtoA."),
+    epoch: int = typer.Option(None, "--epoch", help="A kept epoch of the run (default: the latest)."),
+    out: str = typer.Option(
+        None, "--out", "-o", help="JSON report (default: <run>/eval/<data>.json, or ./eval-*.json)."
+    ),
+    inception_weights: str = typer.Option(
+        None,
+        "--inception-weights",
+        help="InceptionV3 notop .h5 for FID/KID (default: the Keras cache, ~/.keras/models).",
+    ),
+    max_images: int = typer.Option(None, "--max-images", help="Score only the first N images."),
+    tile: int = typer.Option(None, "--tile", help="Run the model on tiles of this size."),
+) -> None:
+    """Score a model on held-out images next to the trivial baseline; write JSON, print a table.
+
+    Super-resolution: PSNR/SSIM on Y, border shaved, vs bicubic. Colorization: PSNR/SSIM in RGB
+    and colourfulness, vs gray. Translation: PSNR/SSIM vs paired targets, FID/KID vs the target
+    domain, vs the identity. Example: `translate evaluate runs/sr-1 ../shared/data/Set5`.
+    """
+    import json
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    if not Path(data).is_dir():
+        raise UserError(f"DATA {data}: no such folder")
+    if not Path(source).exists():
+        raise UserError(f"SOURCE {source}: no such run directory or SavedModel")
+
+    from translate.evaluation import evaluate as run_evaluate
+    from translate.evaluation import json_ready
+    from translate.inference import load_translator
+    from translate.io_utils import atomic_write_text
+
+    translator = load_translator(source, direction=direction, epoch=epoch, tile=tile)
+    with Progress(transient=True) as bar:
+        task_id = bar.add_task("evaluating", total=None)
+        report = run_evaluate(
+            translator,
+            data,
+            split=split,
+            direction=direction,
+            inception_weights=inception_weights,
+            max_images=max_images,
+            progress=lambda done, total: bar.update(task_id, completed=done, total=total),
+        )
+    report = {"source": str(source), "data": str(data), "split": split, "direction": direction,
+              "epoch": epoch, **report}
+    path = Path(out or _default_out(source, data, split))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(json_ready(report), indent=2) + "\n")
+    _print_table(report)
+    typer.echo(f"wrote {path}")
