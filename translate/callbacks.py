@@ -54,41 +54,42 @@ class CheckpointSaver(keras.callbacks.Callback):
 class SampleGrid(keras.callbacks.Callback):
     """samples/epoch_XXX.png: fixed held-out images, input | output | reconstruction or target."""
 
-    def __init__(self, batch, folder: Path, every: int = 1):
+    def __init__(self, batch, folder: Path, task, every: int = 1):
         super().__init__()
-        self.batch, self.every, self.folder = batch, every, Path(folder)
+        self.batch, self.task, self.every, self.folder = batch, task, every, Path(folder)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
-            write_grid(
-                sample_rows(self.model, self.batch), self.folder / f"epoch_{epoch + 1:03d}.png"
-            )
+            rows = sample_rows(self.model, self.batch, self.task)
+            write_grid(rows, self.folder / f"epoch_{epoch + 1:03d}.png")
 
 
-def sample_rows(model, batch) -> list[list]:
-    """Rows of a sample grid. Pix2Pix: input | output | target. CycleGAN: real | fake |
-    reconstruction, for A then for B."""
+def sample_rows(model, batch, task) -> list[list]:
+    """Rows of photos (RGB in [0, 1]) for a sample grid, made by the task as apply makes them.
+
+    Pix2Pix: input | output | target. CycleGAN: real | fake | reconstruction, for A then B.
+    """
     a, b = batch
     g_ab = model.generator_for("AtoB")
     fake_b = g_ab(a, training=False)
     if getattr(model, "kind", "pix2pix") != "cyclegan":
-        return [[a[i], fake_b[i], b[i]] for i in range(len(a))]
+        photo_a = task.input_to_image01(a)
+        out, target = task.from_model(fake_b, photo_a), task.from_model(b, photo_a)
+        return [[photo_a[i], out[i], target[i]] for i in range(len(a))]
     g_ba = model.generator_for("BtoA")
     rec_a, fake_a = g_ba(fake_b, training=False), g_ba(b, training=False)
     rec_b = g_ab(fake_a, training=False)
-    return [[a[i], fake_b[i], rec_a[i]] for i in range(len(a))] + [
-        [b[i], fake_a[i], rec_b[i]] for i in range(len(b))
-    ]
+    rows = [[a, fake_b, rec_a], [b, fake_a, rec_b]]
+    photos = [[task.from_model(x) for x in row] for row in rows]
+    return [[img[i] for img in row] for row in photos for i in range(len(a))]
 
 
 def to_uint8_rgb(images) -> np.ndarray:
-    """Model-space images ([-1, 1], 1 to 3 channels) to uint8 RGB for a look."""
+    """Photos (RGB or gray in [0, 1]) to uint8 RGB."""
     x = np.asarray(images, dtype=np.float32)
     if x.shape[-1] == 1:
         x = np.repeat(x, 3, axis=-1)
-    elif x.shape[-1] == 2:  # e.g. ab channels: show them on a mid-gray L
-        x = np.concatenate([x, np.zeros_like(x[..., :1])], axis=-1)
-    return np.clip((x + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def write_grid(rows: list[list], path: Path) -> None:
@@ -193,12 +194,35 @@ class RunProgress(keras.callbacks.Callback):
             )
         else:
             line = summary_line(epoch, total_epochs, logs, seconds, images)
-            (self.progress.console if self.progress else self.console).print(line, highlight=False)
+            console = self.progress.console if self.progress else self.console
+            console.print(line, highlight=False, soft_wrap=True)
 
     def close(self):
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+class MetricsCSV(keras.callbacks.Callback):
+    """metrics.csv: one row per epoch (epoch, step, lr, each loss), appended across resumes.
+
+    Keras' CSVLogger adds empty val_* columns when there is no validation; this one writes only
+    what training logged.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, "step": int(self.model.train_step_counter.numpy())}
+        row.update({k: float(v) for k, v in sorted((logs or {}).items())})
+        new = not self.path.is_file()
+        with open(self.path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
 
 
 class LossesPlot:
@@ -217,12 +241,12 @@ class LossesPlot:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        keys = [k for k in rows[0] if k != "epoch"]
-        epochs = [int(r["epoch"]) + 1 for r in rows]
+        keys = [k for k in rows[0] if k not in ("epoch", "step")]
+        epochs = [int(r["epoch"]) for r in rows]
         fig, ax = plt.subplots(figsize=(8, 4.5))
         for k in keys:
             ax.plot(
-                epochs, [float(r[k]) for r in rows], label=k, marker="o" if len(rows) < 20 else None
+                epochs, [float(r[k] or "nan") for r in rows], label=k, marker="o" if len(rows) < 20 else None
             )
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")

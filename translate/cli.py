@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from translate import __version__
+from translate import __version__, import_tensorflow_quietly
 from translate.commands import apply as apply_cmd
 from translate.commands import datasets as datasets_cmd
 from translate.commands import evaluate as evaluate_cmd
@@ -144,6 +144,8 @@ def main() -> None:
     """Console entry point: user errors and usage errors become one red line, exit code 2."""
     from typer._click import exceptions as click_exc
 
+    if len(sys.argv) > 1 and not {"-h", "--help", "--version"} & set(sys.argv[1:]):
+        import_tensorflow_quietly()
     try:
         rc = app(standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else 0)

@@ -138,6 +138,8 @@ def _coerce(value, annotation: str, key: str):
     from translate.errors import UserError
 
     ann = str(annotation).replace(" ", "")
+    if value is None and "None" in ann:
+        return None
     if isinstance(value, str) and value.lower() in ("none", "null") and "None" in ann:
         return None
     try:

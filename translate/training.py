@@ -191,7 +191,14 @@ def fit(
     import keras
     import tensorflow as tf
 
-    from translate.callbacks import CheckpointSaver, LossesPlot, NaNGuard, RunProgress, SampleGrid
+    from translate.callbacks import (
+        CheckpointSaver,
+        LossesPlot,
+        MetricsCSV,
+        NaNGuard,
+        RunProgress,
+        SampleGrid,
+    )
     from translate.config import save_config
     from translate.data import resolve_dataset
     from translate.models import build_model
@@ -249,8 +256,8 @@ def fit(
     if chief:
         samples = _sample_batch(spec, config, task)
         callbacks += [
-            SampleGrid(samples, run_dir / "samples", every=config.train.sample_every),
-            keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
+            SampleGrid(samples, run_dir / "samples", task, every=config.train.sample_every),
+            MetricsCSV(run_dir / "metrics.csv"),
             keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
         ]
     callbacks.append(bar)
@@ -259,6 +266,7 @@ def fit(
         f"{spec.name} ({spec.layout}), {steps_per_epoch} steps x {total_epochs} epochs, "
         f"batch {config.data.batch_size} on {strategy.num_replicas_in_sync} replica(s) -> {run_dir}",
         highlight=False,
+        soft_wrap=True,
     )
     try:
         while position.epoch < total_epochs and not guard.failed:
@@ -270,6 +278,7 @@ def fit(
                 initial_epoch=epoch,
                 steps_per_epoch=steps_per_epoch - skip,
                 callbacks=callbacks,
+                shuffle=False,  # the dataset is shuffled, seeded per epoch
                 verbose=0,
             )
     except KeyboardInterrupt:
