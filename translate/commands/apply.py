@@ -1,10 +1,105 @@
-"""`translate apply`."""
+"""`translate apply RUN|SAVEDMODEL INPUT OUTPUT`: translate files and folders of any size."""
 
 from __future__ import annotations
 
+import typer
+
 from translate.errors import UserError
 
+FORMATS = ("png", "jpg", "webp")
 
-def apply() -> None:
-    """Not built yet."""
-    raise UserError("`translate apply` is not available yet in this version.")
+
+def apply(
+    source: str = typer.Argument(
+        ..., help="Run directory (runs/<name>-<n>) or export (OUTPUT_BASE/NAME[/VERSION])."
+    ),
+    input: str = typer.Argument(  # noqa: A002 (the user-facing name)
+        ..., help="An image, a folder, or a quoted glob such as 'photos/**/*.jpg'."
+    ),
+    output: str = typer.Argument(..., help="Folder for the results; mirrors the input tree."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Include subfolders."),
+    fmt: str = typer.Option("png", "--format", "-f", help="Output format: png, jpg or webp."),
+    quality: int = typer.Option(None, "--quality", help="jpg/webp quality 1-100 [95]."),
+    epoch: int = typer.Option(None, "--epoch", help="Use the checkpoint of epoch K [latest]."),
+    direction: str = typer.Option("AtoB", "--direction", help="AtoB or BtoA (CycleGAN)."),
+    tile: int = typer.Option(
+        None,
+        "--tile",
+        help="Translate images larger than this in overlapping tiles (pixels); "
+        "instance-norm models normalise each tile on its own, so prefer whole images there.",
+    ),
+    tile_overlap: int = typer.Option(32, "--tile-overlap", help="Overlap of tiles in pixels."),
+    batch_size: int = typer.Option(1, "--batch-size", "-b", help="Images (or tiles) per step."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that exist."),
+    compare: bool = typer.Option(
+        False, "--compare", help="Also write input|output images and an index.html gallery."
+    ),
+    workers: int = typer.Option(None, "--workers", help="Decode/encode threads [min(4, CPUs)]."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Translate images: `translate apply runs/horse2zebra-1 photos/ zebras/ --recursive`.
+
+    Whole images are padded to the generator's size multiple and cropped back; outputs that
+    exist are skipped (an interrupted run resumes). Exit code 1 when some inputs failed.
+    """
+    from pathlib import Path
+
+    from rich.console import Console
+
+    fmt = fmt.lower()
+    fmt = "jpg" if fmt == "jpeg" else fmt
+    if fmt not in FORMATS:
+        raise UserError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    if quality is not None and not 1 <= quality <= 100:
+        raise UserError(f"--quality {quality}: give 1..100 (used by jpg and webp)")
+    if batch_size < 1:
+        raise UserError(f"--batch-size {batch_size}: give 1 or more")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers {workers}: give 1 or more")
+    if direction not in ("AtoB", "BtoA"):
+        raise UserError(f"--direction {direction}: choose AtoB or BtoA")
+    if not Path(source).exists():
+        raise UserError(f"{source}: no such run directory or export")
+
+    from translate.inference import load_translator, plan
+
+    plan(input, output, recursive=recursive, fmt=fmt, compare=compare)  # fail before loading
+    translator = load_translator(
+        source,
+        direction=direction,
+        epoch=epoch,
+        tile=tile,
+        tile_overlap=tile_overlap,
+        batch_size=batch_size,
+    )
+    from translate.inference import apply_folder
+
+    summary = apply_folder(
+        translator,
+        input,
+        output,
+        recursive=recursive,
+        fmt=fmt,
+        quality=quality,
+        overwrite=overwrite,
+        compare=compare,
+        workers=workers,
+        progress=not quiet,
+    )
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for path, reason in summary.failed:
+        console.print(
+            f"[red]failed:[/red] {reason if str(path) in reason else f'{path}: {reason}'}"
+        )
+    rate = f" ({summary.images_per_second:.2f} images/s)" if summary.done else ""
+    hint = " (outputs exist; --overwrite redoes them)" if summary.skipped else ""
+    console.print(
+        f"done {summary.done}, skipped {summary.skipped}{hint}, "
+        f"failed {len(summary.failed)}{rate} -> {summary.output}"
+    )
+    if translator.fallbacks:
+        console.print(f"{translator.fallbacks} batch(es) did not fit in memory and ran in tiles")
+    if summary.gallery is not None:
+        console.print(f"gallery: {summary.gallery}")
+    if summary.failed:
+        raise typer.Exit(1)
