@@ -144,7 +144,8 @@ def main() -> None:
     """Console entry point: user errors and usage errors become one red line, exit code 2."""
     from typer._click import exceptions as click_exc
 
-    if len(sys.argv) > 1 and not {"-h", "--help", "--version"} & set(sys.argv[1:]):
+    argv = sys.argv[1:]
+    if argv and argv[0] != "datasets" and not {"-h", "--help", "--version"} & set(argv):
         import_tensorflow_quietly()
     try:
         rc = app(standalone_mode=False)

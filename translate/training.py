@@ -128,10 +128,12 @@ def _train_dataset(spec, config, task, epoch: int, skip: int, steps: int):
     from translate.data import make_dataset
 
     seed = config.runtime.seed * 100_003 + epoch
-    ds = make_dataset(spec, split="train", config=config.data, seed=seed, shuffle=True, repeat=True)
+    ds = make_dataset(
+        spec, split="train", config=config.data, seed=seed, shuffle=True, repeat=True, skip=skip
+    )
     if task.makes_own_pairs:
         ds = ds.map(lambda x: task.make_pair((x + 1.0) * 0.5), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.skip(skip).take(steps - skip).prefetch(tf.data.AUTOTUNE)
+    return ds.take(steps - skip).prefetch(tf.data.AUTOTUNE)
 
 
 def _sample_batch(spec, config, task):
