@@ -34,3 +34,12 @@ def test_console_script_prints_one_line_error_and_no_traceback():
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0, proc.stderr
+
+
+def test_every_command_has_help():
+    for command in (["fit"], ["apply"], ["export"], ["evaluate"], ["datasets", "list"],
+                    ["datasets", "fetch"], ["datasets", "info"], ["recipes", "list"],
+                    ["recipes", "show"]):
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0, (command, result.output)
+        assert "Usage" in result.output

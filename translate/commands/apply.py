@@ -11,7 +11,7 @@ FORMATS = ("png", "jpg", "webp")
 
 def apply(
     source: str = typer.Argument(
-        ..., help="Run directory (runs/<name>-<n>) or export (OUTPUT_BASE/NAME[/VERSION])."
+        ..., help="Run directory (runs/<name>-<n>) or export (OUTPUT_BASE/NAME or OUTPUT_BASE/NAME/VERSION)."
     ),
     input: str = typer.Argument(  # noqa: A002 (the user-facing name)
         ..., help="An image, a folder, or a quoted glob such as 'photos/**/*.jpg'."
