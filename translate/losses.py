@@ -1,0 +1,74 @@
+"""GAN and reconstruction losses, per example.
+
+Every function returns one value per example (shape [batch]), so the train step can average it
+over the *global* batch with `tf.nn.compute_average_loss` and stay correct under any number of
+replicas. Keras Loss objects are not used here: they divide by the replica count on their own.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+GAN_MODES = ("vanilla", "lsgan", "hinge", "wgangp")
+
+
+def per_example_mean(x: tf.Tensor) -> tf.Tensor:
+    """Mean over every axis but the batch axis, in float32."""
+    x = tf.cast(x, tf.float32)
+    return tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)
+
+
+def l1(prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+    """Mean absolute error per example (the reference's nn.L1Loss, before the batch mean)."""
+    return per_example_mean(tf.abs(tf.cast(prediction, tf.float32) - tf.cast(target, tf.float32)))
+
+
+class GANLoss:
+    """The reference's GANLoss by name: vanilla (BCE on logits), lsgan (MSE), wgangp, plus hinge.
+
+    `loss(logits, target_is_real)` is what a discriminator pays for one side; the generator calls
+    `loss(D(fake), True, for_discriminator=False)`. Hinge is the only mode where the two differ:
+    D pays relu(1 -+ logits), G pays -logits.
+    """
+
+    def __init__(self, mode: str = "lsgan"):
+        if mode not in GAN_MODES:
+            raise ValueError(f"unknown gan_mode {mode!r}; choose one of {', '.join(GAN_MODES)}")
+        self.mode = mode
+
+    def __call__(
+        self, logits: tf.Tensor, target_is_real: bool, for_discriminator: bool = True
+    ) -> tf.Tensor:
+        logits = tf.cast(logits, tf.float32)
+        if self.mode == "vanilla":
+            target = tf.ones_like(logits) if target_is_real else tf.zeros_like(logits)
+            loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=logits)
+        elif self.mode == "lsgan":
+            loss = tf.square(logits - (1.0 if target_is_real else 0.0))
+        elif self.mode == "wgangp":
+            loss = -logits if target_is_real else logits
+        elif for_discriminator:  # hinge
+            loss = tf.nn.relu(1.0 - logits) if target_is_real else tf.nn.relu(1.0 + logits)
+        else:
+            loss = -logits
+        return per_example_mean(loss)
+
+
+def gradient_penalty(discriminator, real: tf.Tensor, fake: tf.Tensor, seed) -> tf.Tensor:
+    """WGAN-GP (Gulrajani et al.): (||grad D(x)||_2 - 1)^2 per example at x between real and fake.
+
+    As the reference's cal_gradient_penalty('mixed'): one uniform mixing weight per example.
+    """
+    real, fake = tf.cast(real, tf.float32), tf.cast(fake, tf.float32)
+    alpha = tf.random.stateless_uniform([tf.shape(real)[0], 1, 1, 1], seed=seed)
+    mixed = alpha * real + (1.0 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        logits = tf.cast(discriminator(mixed, training=True), tf.float32)
+    grads = tape.gradient(logits, mixed)
+    grads = tf.reshape(grads, [tf.shape(grads)[0], -1])
+    norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-16)
+    return tf.square(norm - 1.0)
+
+
+__all__ = ["GAN_MODES", "GANLoss", "gradient_penalty", "l1", "per_example_mean"]

@@ -1,0 +1,100 @@
+"""Pix2Pix (Isola et al. 2017): a conditional GAN with an L1 term, as the reference trains it."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from translate.losses import gradient_penalty, l1
+from translate.models.base import GANModel, average, resize_like
+from translate.models.pool import ImagePool
+from translate.networks import build_discriminator, build_generator
+
+
+class Pix2Pix(GANModel):
+    """G: input -> output; D judges (input, output) pairs. call() is G, for inference.
+
+    The generator may change size (super-resolution) and channels (colorization 1 -> 2): D sees
+    the input resized (bicubic) to the output's size, concatenated with the output.
+    """
+
+    kind = "pix2pix"
+    loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")
+
+    def __init__(self, model_config, train_config=None, steps_per_epoch: int = 1, **kwargs):
+        super().__init__(model_config, train_config, steps_per_epoch, **kwargs)
+        m = model_config
+        self.G = build_generator(
+            m.netG, m.input_channels, m.output_channels, norm=m.norm, ngf=m.ngf,
+            dropout=m.dropout, init_type=m.init_type, init_gain=m.init_gain,
+        )
+        self.D = build_discriminator(
+            m.netD, m.input_channels + m.output_channels, norm=m.norm, ndf=m.ndf,
+            n_layers=m.n_layers_D, init_type=m.init_type, init_gain=m.init_gain,
+        )
+        self.fake_pool = ImagePool(m.pool_size, name="fake_pool")
+        self.built = True
+
+    @classmethod
+    def losses_for(cls, model_config):
+        return cls.loss_names + (("D_gp",) if model_config.gan_mode == "wgangp" else ())
+
+    def call(self, inputs, training=False):
+        return self.G(inputs, training=training)
+
+    def generator_for(self, direction: str = "AtoB") -> keras.Model:
+        if direction != "AtoB":
+            raise ValueError(f"pix2pix has one direction, AtoB (asked for {direction!r})")
+        return self.G
+
+    def networks(self):
+        return {"G": self.G, "D": self.D}
+
+    def pools(self):
+        return {"pool": self.fake_pool} if self.fake_pool.size > 0 else {}
+
+    def generator_variables(self):
+        return self.G.trainable_variables
+
+    def discriminator_variables(self):
+        return self.D.trainable_variables
+
+    def pair(self, real_a, image_b):
+        """D's input: the condition at the output's size, then the (real or fake) output."""
+        image_b = tf.cast(image_b, tf.float32)
+        return tf.concat([resize_like(tf.cast(real_a, tf.float32), image_b), image_b], axis=-1)
+
+    def update_discriminator(self, real_a, real_b, fake_b) -> dict:
+        """D learns real pairs -> real, fake pairs -> fake; its loss is halved (the reference)."""
+        fake_ab = self.fake_pool.query(self.pair(real_a, fake_b), self.draw_seed(1))
+        real_ab = self.pair(real_a, real_b)
+        with tf.GradientTape() as tape:
+            loss_fake = self.gan_loss(self.D(fake_ab, training=True), False)
+            loss_real = self.gan_loss(self.D(real_ab, training=True), True)
+            loss = average((loss_fake + loss_real) * 0.5)
+            losses = {"D_real": tf.reduce_mean(loss_real), "D_fake": tf.reduce_mean(loss_fake)}
+            if self.gan_loss.mode == "wgangp":
+                gp = gradient_penalty(self.D, real_ab, fake_ab, self.draw_seed(2))
+                loss += average(gp) * self.model_config.lambda_gp
+                losses["D_gp"] = tf.reduce_mean(gp)
+            scaled = self.optimizer_D.scale_loss(loss)
+        self.minimize(self.optimizer_D, tape, scaled, self.D.trainable_variables)
+        return losses
+
+    def train_step(self, data):
+        """One step of the reference's optimize_parameters: forward G, update D, then update G
+        against the updated D with GAN + lambda_L1 * L1."""
+        real_a, real_b = data
+        real_b = tf.cast(real_b, tf.float32)
+        with tf.GradientTape() as tape:
+            fake_b = tf.cast(self.G(real_a, training=True), tf.float32)
+            with tape.stop_recording():
+                losses = self.update_discriminator(real_a, real_b, fake_b)
+            loss_gan = self.gan_loss(
+                self.D(self.pair(real_a, fake_b), training=True), True, for_discriminator=False
+            )
+            loss_l1 = l1(fake_b, real_b) * self.model_config.lambda_L1
+            scaled = self.optimizer_G.scale_loss(average(loss_gan + loss_l1))
+        self.minimize(self.optimizer_G, tape, scaled, self.G.trainable_variables)
+        losses.update(G_GAN=tf.reduce_mean(loss_gan), G_L1=tf.reduce_mean(loss_l1))
+        return self.record(losses)
