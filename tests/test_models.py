@@ -336,3 +336,19 @@ def test_cyclegan_moves_plain_images_toward_striped():
     before, target = high_frequency_energy(test), high_frequency_energy(striped)
     after = high_frequency_energy(model(test))
     assert after > before + 0.5 * (target - before), (before, after, target)
+
+
+def test_pix2pix_super_resolution_l1_stage_trains_only_the_generator():
+    """lambda_gan 0 (the PSNR stage of superres-x4): G learns from L1 alone, D is untouched."""
+    config = ModelConfig(kind="pix2pix", netG="edsr", norm="none", ngf=8, ndf=8, lambda_gan=0.0,
+                         lambda_L1=1.0, pool_size=0, dropout=False)
+    model = build_model(config, TrainConfig(), scale=2)
+    model.compile()
+    lr = tf.random.uniform((2, 8, 8, 3), -1, 1, seed=1)
+    hr = tf.random.uniform((2, 16, 16, 3), -1, 1, seed=2)
+    d_before = [w.numpy().copy() for w in model.D.weights]
+    logs = model.train_step((lr, hr))
+    assert set(logs) == {"G_L1"}
+    assert model.G(lr).shape == (2, 16, 16, 3)
+    for before, after in zip(d_before, model.D.weights, strict=True):
+        np.testing.assert_array_equal(before, after.numpy())

@@ -303,11 +303,6 @@ def test_colorization_recipe_resolves():
     assert config.task.name == "colorization" and config.model.input_channels == 1
 
 
-@pytest.mark.xfail(
-    "lambda_gan" not in ModelConfig.__dataclass_fields__,
-    reason="the lead adds ModelConfig.lambda_gan (superres-x4 sets it to 0)",
-    strict=True,
-)
 def test_superres_recipe_resolves():
     from translate.config import resolve_config
 

@@ -88,7 +88,8 @@ def load_run(path: str | Path, epoch: int | None = None) -> LoadedRun:
         raise UserError(f"{path} is not a run directory (no {CONFIG_FILE}); give runs/<name>-<n>")
     config = load_config(path / CONFIG_FILE)
     prefix = checkpoint_path(path, epoch)
-    model = build_model(config.model, train_config=config.train, steps_per_epoch=1)
+    task = get_task(config.task)
+    model = build_model(config.model, train_config=config.train, steps_per_epoch=1, scale=task.scale)
     items = {k: v for k, v in model.checkpoint_items().items() if not k.startswith("optimizer")}
     tf.train.Checkpoint(**items).restore(prefix).expect_partial()
-    return LoadedRun(path=path, config=config, model=model, task=get_task(config.task))
+    return LoadedRun(path=path, config=config, model=model, task=task)

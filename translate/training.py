@@ -37,6 +37,13 @@ def make_strategy(name: str = "auto"):
             raise UserError("--strategy gpu: no GPU is visible to TensorFlow; use --strategy cpu")
         return tf.distribute.OneDeviceStrategy("/gpu:0")
     if name == "mirrored":
+        cpus = int(os.environ.get("TRANSLATE_LOGICAL_CPUS", "0"))
+        if not gpus and cpus > 1:  # replicas on one CPU: tests and dry runs of a multi-GPU job
+            devices = tf.config.list_physical_devices("CPU")
+            tf.config.set_logical_device_configuration(
+                devices[0], [tf.config.LogicalDeviceConfiguration()] * cpus
+            )
+            return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(cpus)])
         return tf.distribute.MirroredStrategy()
     if name == "multi-worker":
         if "TF_CONFIG" not in os.environ:
@@ -158,6 +165,17 @@ def _sample_batch(spec, config, task):
     return tuple(tf.convert_to_tensor(t) for t in batch)
 
 
+def _work_around_keras_multi_worker(model) -> None:
+    """Keras 3.15 under MultiWorkerMirroredStrategy (keras-team/keras#20585).
+
+    Before the first epoch, `fit` takes a batch and all-reduces it (`strategy.reduce("MEAN")`)
+    only to build the model symbolically; with collective ops that reduce fails on a tuple of
+    image batches. Our models are built, with their optimizers, in `compile()`, so that build
+    step has nothing to do: skip it for this model instance.
+    """
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+
 def _run_dirs(config, resume, chief: bool, worker_id: int, multi_worker: bool):
     """(run directory, where this process writes, whether to resume).
 
@@ -223,13 +241,15 @@ def fit(
 
     with strategy.scope():
         model = build_model(
-            config.model, train_config=config.train, steps_per_epoch=steps_per_epoch
+            config.model, config.train, steps_per_epoch=steps_per_epoch, scale=task.scale
         )
         model.compile(
             train_config=config.train,
             jit_compile=config.runtime.jit,
             steps_per_execution=config.runtime.steps_per_execution,
         )
+    if multi_worker:
+        _work_around_keras_multi_worker(model)
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
     latest = tf.train.CheckpointManager(checkpoint, str(write_dir / LATEST_DIR), max_to_keep=1)
     if resume:
@@ -300,8 +320,8 @@ def fit(
             f"losses became {guard.failed} at step {guard.step}; stopped, the last good checkpoint "
             f"is kept in {run_dir / LATEST_DIR} (try a lower --lr, or --precision float32)"
         )
-    if not chief:
-        shutil.rmtree(write_dir, ignore_errors=True)
+    if not chief and not os.environ.get("TRANSLATE_KEEP_WORKER_DIRS"):
+        shutil.rmtree(write_dir, ignore_errors=True)  # scratch, as the multi-worker guide asks
         return run_dir
     LossesPlot.write(run_dir / "metrics.csv", run_dir / "losses.png")
     console.print(f"done: {run_dir}  (samples in {run_dir / 'samples'})", highlight=False)

@@ -16,12 +16,19 @@ from translate.models.schedule import ConstantThenLinearDecay
 MODELS = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN}
 
 
-def build_model(model_config, train_config=None, steps_per_epoch: int = 1) -> Pix2Pix | CycleGAN:
-    """The model of `model_config.kind`, its networks built (call inside a strategy's scope)."""
+def build_model(
+    model_config, train_config=None, steps_per_epoch: int = 1, scale: int = 1
+) -> Pix2Pix | CycleGAN:
+    """The model of `model_config.kind`, its networks built (call inside a strategy's scope).
+
+    scale: output size / input size of a super-resolution generator (the task's scale).
+    """
     if model_config.kind not in MODELS:
         raise ValueError(
             f"unknown model kind {model_config.kind!r}; choose one of {', '.join(MODELS)}"
         )
+    if model_config.kind == "pix2pix":
+        return Pix2Pix(model_config, train_config, steps_per_epoch, scale=scale)
     return MODELS[model_config.kind](model_config, train_config, steps_per_epoch)
 
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 from translate.losses import gradient_penalty, l1
 from translate.models.base import GANModel, average, resize_like
 from translate.models.pool import ImagePool
-from translate.networks import build_discriminator, build_generator
+from translate.networks import SR_GENERATORS, build_discriminator, build_generator
 
 
 class Pix2Pix(GANModel):
@@ -21,12 +21,15 @@ class Pix2Pix(GANModel):
     kind = "pix2pix"
     loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")
 
-    def __init__(self, model_config, train_config=None, steps_per_epoch: int = 1, **kwargs):
+    def __init__(
+        self, model_config, train_config=None, steps_per_epoch: int = 1, scale: int = 1, **kwargs
+    ):
         super().__init__(model_config, train_config, steps_per_epoch, **kwargs)
         m = model_config
         self.G = build_generator(
             m.netG, m.input_channels, m.output_channels, norm=m.norm, ngf=m.ngf,
             dropout=m.dropout, init_type=m.init_type, init_gain=m.init_gain,
+            scale=scale if m.netG in SR_GENERATORS else None,
         )
         self.D = build_discriminator(
             m.netD, m.input_channels + m.output_channels, norm=m.norm, ndf=m.ndf,
@@ -37,6 +40,8 @@ class Pix2Pix(GANModel):
 
     @classmethod
     def losses_for(cls, model_config):
+        if not model_config.lambda_gan:
+            return ("G_L1",)  # the reconstruction-only stage: D is not trained
         return cls.loss_names + (("D_gp",) if model_config.gan_mode == "wgangp" else ())
 
     def call(self, inputs, training=False):
@@ -86,15 +91,20 @@ class Pix2Pix(GANModel):
         against the updated D with GAN + lambda_L1 * L1."""
         real_a, real_b = data
         real_b = tf.cast(real_b, tf.float32)
+        lambda_gan = self.model_config.lambda_gan
         with tf.GradientTape() as tape:
             fake_b = tf.cast(self.G(real_a, training=True), tf.float32)
-            with tape.stop_recording():
-                losses = self.update_discriminator(real_a, real_b, fake_b)
-            loss_gan = self.gan_loss(
-                self.D(self.pair(real_a, fake_b), training=True), True, for_discriminator=False
-            )
             loss_l1 = l1(fake_b, real_b) * self.model_config.lambda_L1
-            scaled = self.optimizer_G.scale_loss(average(loss_gan + loss_l1))
+            losses = {"G_L1": tf.reduce_mean(loss_l1)}
+            loss = loss_l1
+            if lambda_gan:  # a Python constant: lambda_gan 0 traces no D at all
+                with tape.stop_recording():
+                    losses.update(self.update_discriminator(real_a, real_b, fake_b))
+                loss_gan = self.gan_loss(
+                    self.D(self.pair(real_a, fake_b), training=True), True, for_discriminator=False
+                )
+                loss = loss + loss_gan * lambda_gan
+                losses["G_GAN"] = tf.reduce_mean(loss_gan)
+            scaled = self.optimizer_G.scale_loss(average(loss))
         self.minimize(self.optimizer_G, tape, scaled, self.G.trainable_variables)
-        losses.update(G_GAN=tf.reduce_mean(loss_gan), G_L1=tf.reduce_mean(loss_l1))
         return self.record(losses)
