@@ -214,6 +214,19 @@ class MetricsCSV(keras.callbacks.Callback):
         super().__init__()
         self.path = Path(path)
 
+    @staticmethod
+    def keep_epochs_up_to(path: Path, epoch: int) -> None:
+        """On resume: drop rows of epochs after the checkpoint (written, then the run died)."""
+        path = Path(path)
+        if not path.is_file():
+            return
+        lines = path.read_text().splitlines(keepends=True)
+        kept = lines[:1] + [line for line in lines[1:] if int(line.split(",")[0]) <= epoch]
+        if kept != lines:
+            from translate.io_utils import atomic_write_text
+
+            atomic_write_text(path, "".join(kept))
+
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, "step": int(self.model.train_step_counter.numpy())}
         row.update({k: float(v) for k, v in sorted((logs or {}).items())})

@@ -166,14 +166,23 @@ def _sample_batch(spec, config, task):
 
 
 def _work_around_keras_multi_worker(model) -> None:
-    """Keras 3.15 under MultiWorkerMirroredStrategy (keras-team/keras#20585).
+    """Two Keras 3.15 bugs under MultiWorkerMirroredStrategy (keras-team/keras#20585).
 
-    Before the first epoch, `fit` takes a batch and all-reduces it (`strategy.reduce("MEAN")`)
-    only to build the model symbolically; with collective ops that reduce fails on a tuple of
-    image batches. Our models are built, with their optimizers, in `compile()`, so that build
-    step has nothing to do: skip it for this model instance.
+    1. Before the first epoch, `fit` takes a batch and all-reduces it only to build the model
+       symbolically; with collective ops that reduce fails on a tuple of image batches. Our
+       models are built, with their optimizers, in `compile()`: skip that build.
+    2. `fit` reduces each logged value with `strategy.reduce("MEAN", v, axis=0)`, which fails on
+       the scalar losses every train_step returns. Logged as shape [1] per replica, the same
+       reduce gives the mean over replicas, a scalar again.
+    The models stay untouched: both patches are on this instance, under this strategy only.
     """
+    import tensorflow as tf
+
     model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    train_step = model.train_step
+    model.train_step = lambda data: {
+        name: tf.reshape(value, [1]) for name, value in train_step(data).items()
+    }
 
 
 def _run_dirs(config, resume, chief: bool, worker_id: int, multi_worker: bool):
@@ -263,10 +272,6 @@ def fit(
         return run_dir
 
     guard = NaNGuard()
-    callbacks = [
-        guard,
-        CheckpointSaver(checkpoint, latest, write_dir / EPOCHS_DIR, config.train.save_every),
-    ]
     bar = RunProgress(
         total_steps=total_epochs * steps_per_epoch,
         start_step=position.step,
@@ -275,13 +280,18 @@ def fit(
         mode=progress if chief else "quiet",
         console=console,
     )
-    if chief:
+    callbacks = [guard]
+    if chief:  # the epoch's row before its checkpoint: a resume drops rows past the checkpoint
+        MetricsCSV.keep_epochs_up_to(run_dir / "metrics.csv", position.epoch)
         samples = _sample_batch(spec, config, task)
         callbacks += [
-            SampleGrid(samples, run_dir / "samples", task, every=config.train.sample_every),
             MetricsCSV(run_dir / "metrics.csv"),
+            SampleGrid(samples, run_dir / "samples", task, every=config.train.sample_every),
             keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
         ]
+    callbacks.append(
+        CheckpointSaver(checkpoint, latest, write_dir / EPOCHS_DIR, config.train.save_every)
+    )
     callbacks.append(bar)
     console.print(
         f"[bold]{config.name}[/bold]: {config.model.kind} {config.model.netG}, "
