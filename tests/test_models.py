@@ -352,3 +352,25 @@ def test_pix2pix_super_resolution_l1_stage_trains_only_the_generator():
     assert model.G(lr).shape == (2, 16, 16, 3)
     for before, after in zip(d_before, model.D.weights, strict=True):
         np.testing.assert_array_equal(before, after.numpy())
+
+
+def test_fused_adam_takes_keras_adams_steps():
+    """The optimizers' fused ApplyAdam kernel computes keras.optimizers.Adam's update."""
+    from translate.models.adam import FusedAdam
+
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(3, 3, 4, 5)).astype("float32")
+    grads = [tf.constant(rng.normal(size=start.shape).astype("float32")) for _ in range(4)]
+    results = []
+    for optimizer in (keras.optimizers.Adam(2e-3, 0.5), FusedAdam(2e-3, 0.5)):
+        weights = keras.Variable(start)
+        optimizer.build([weights])
+        step = tf.function(lambda g: optimizer.apply_gradients([(g, weights)]))  # noqa: B023
+        for grad in grads:
+            step(grad)
+        results.append([weights.numpy(), optimizer._momentums[0].numpy(),
+                        optimizer._velocities[0].numpy()])
+    assert np.max(np.abs(results[1][0] - start)) > 5e-3  # four steps of lr 2e-3 moved it
+    for keras_value, fused_value in zip(*results, strict=True):
+        np.testing.assert_allclose(fused_value, keras_value, rtol=1e-5, atol=1e-6)
+

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from translate.losses import GANLoss
+from translate.models.adam import FusedAdam
 from translate.models.schedule import ConstantThenLinearDecay
 
 _FIRST = tf.VariableAggregation.ONLY_FIRST_REPLICA
@@ -83,7 +84,7 @@ class GANModel(keras.Model):
     def _make_optimizer(self, name: str):
         t = self.train_config
         schedule = ConstantThenLinearDecay(t.lr, self.steps_per_epoch, t.epochs, t.epochs_decay)
-        optimizer = keras.optimizers.Adam(
+        optimizer = FusedAdam(
             learning_rate=schedule, beta_1=t.beta_1, beta_2=t.beta_2, name=name
         )
         if keras.mixed_precision.global_policy().name == "mixed_float16":
