@@ -25,3 +25,16 @@ def shared_data() -> Path:
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Each test gets its own TRANSLATE_HOME cache, so nothing touches ~/.cache."""
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("translate_home")))
+
+
+def write_run(run: Path, config, model) -> Path:
+    """A run directory as `translate fit` leaves it: config.yaml and checkpoints/latest."""
+    import tensorflow as tf
+
+    from translate.config import save_config
+    from translate.runs import CONFIG_FILE, LATEST_DIR
+
+    save_config(config, run / CONFIG_FILE)
+    checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
+    tf.train.CheckpointManager(checkpoint, str(run / LATEST_DIR), max_to_keep=1).save()
+    return run

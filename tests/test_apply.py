@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import write_run
 
-from translate.config import Config, ModelConfig, TrainConfig, save_config
+from translate.config import Config, ModelConfig, TrainConfig
 from translate.data.imageio import read_image, write_image_atomic
 from translate.errors import UserError
 from translate.inference import Translator, apply_folder, load_translator
 from translate.networks import build_generator
-from translate.runs import CONFIG_FILE, EPOCHS_DIR, LATEST_DIR
+from translate.runs import EPOCHS_DIR
 from translate.tasks import TaskConfig, get_task
 
 TRANSLATION = get_task(TaskConfig())
@@ -332,9 +333,7 @@ def run_dir(tmp_path_factory) -> Path:
     checkpoint.write(str(run / EPOCHS_DIR / "epoch-1"))
     for variable in model.generator_for("AtoB").trainable_variables:
         variable.assign(variable * 3.0 + 0.01)
-    tf.train.CheckpointManager(checkpoint, str(run / LATEST_DIR), max_to_keep=1).save()
-    save_config(config, run / CONFIG_FILE)
-    return run
+    return write_run(run, config, model)
 
 
 def test_run_directory_epoch_and_direction(run_dir):

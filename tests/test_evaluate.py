@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import write_run
 
 from translate.data.imageio import write_image_atomic
 from translate.errors import UserError
@@ -263,9 +264,8 @@ def test_an_untrained_edsr_and_colorizer_through_the_translator(tmp_path):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A tiny untrained pix2pix-style run directory (config.yaml + latest checkpoint)."""
-    from translate.config import Config, ModelConfig, TrainConfig, save_config
+    from translate.config import Config, ModelConfig, TrainConfig
     from translate.models import build_model
-    from translate.runs import CONFIG_FILE, LATEST_DIR
 
     run = tmp_path_factory.mktemp("runs") / "tiny-1"
     config = Config(
@@ -273,11 +273,7 @@ def run_dir(tmp_path_factory):
         model=ModelConfig(kind="cyclegan", netG="resnet_6blocks", ngf=4, ndf=4, norm="batch"),
         train=TrainConfig(steps_per_epoch=1),
     )
-    model = build_model(config.model, config.train)
-    checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
-    tf.train.CheckpointManager(checkpoint, str(run / LATEST_DIR), max_to_keep=1).save()
-    save_config(config, run / CONFIG_FILE)
-    return run
+    return write_run(run, config, build_model(config.model, config.train))
 
 
 def test_cli_evaluates_a_run_on_aligned_pairs(run_dir, tmp_path):
