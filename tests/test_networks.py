@@ -125,3 +125,31 @@ def test_generator_survives_keras_save_and_load(tmp_path):
     g2 = keras.saving.load_model(path)
     x = tf.random.uniform((1, 32, 32, 3), -1, 1)
     np.testing.assert_allclose(g(x), g2(x), atol=1e-6)
+
+
+def test_up_convolution_is_the_reference_transposed_conv_cropped_at_the_start():
+    """ConvTranspose2d(k3, s2, p1, output_padding=1): the full output less its first row/col."""
+    from translate.networks.blocks import UpConv3
+
+    x = tf.random.normal((2, 7, 9, 5), seed=1)
+    up = UpConv3(4)
+    y = up(x)
+    full = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="valid")
+    full.build(x.shape)
+    full.set_weights(up.get_weights())
+    np.testing.assert_allclose(y.numpy(), full(x).numpy()[:, 1:, 1:, :], atol=1e-5)
+    assert y.shape == (2, 14, 18, 4)
+
+
+def test_fused_instance_norm_is_keras_group_norm_with_one_group_per_channel():
+    """Our fused layer and GroupNormalization(groups=-1) agree, values and gradients."""
+    x = tf.random.normal((3, 17, 9, 5), seed=2) * 3.0 + 1.0
+    reference = keras.layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5)
+    ours = InstanceNormalization()
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        a, b = ours(x), reference(x)
+        loss_a, loss_b = tf.reduce_sum(a * tf.sin(x)), tf.reduce_sum(b * tf.sin(x))
+    np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+    np.testing.assert_allclose(tape.gradient(loss_a, x).numpy(), tape.gradient(loss_b, x).numpy(),
+                               atol=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from translate.layers import ReflectionPadding2D, normalization
 
@@ -37,15 +38,37 @@ class ConvFactory:
         )(x)
 
     def up3(self, x, filters, bias=True, name=None):
-        """ConvTranspose2d(k3, s2, p1, output_padding=1): full output cropped by 1 at the start.
+        """ConvTranspose2d(k3, s2, p1, output_padding=1), see UpConv3."""
+        return UpConv3(filters, use_bias=bias, kernel_initializer=self.init, name=name)(x)
 
-        Keras 'same' would crop at the end instead (a one-pixel shift from the reference).
-        """
-        x = keras.layers.Conv2DTranspose(
-            filters, 3, strides=2, padding="valid", use_bias=bias,
-            kernel_initializer=self.init, name=name,
-        )(x)
-        return keras.layers.Cropping2D(((1, 0), (1, 0)))(x)
+
+@keras.saving.register_keras_serializable(package="translate")
+class UpConv3(keras.layers.Conv2DTranspose):
+    """PyTorch's ConvTranspose2d(k3, s2, p1, output_padding=1): the full transposed conv with its
+    first row and column cropped (Keras 'same' would crop at the end: a one-pixel shift).
+
+    One tf.nn.conv2d_transpose with explicit padding does the crop inside the op; a 'valid'
+    transposed conv then Cropping2D computes the same with an extra copy each way, which cost
+    3-4% of a CycleGAN step on a CPU (BENCHMARKS.md).
+    """
+
+    def __init__(self, filters, kernel_size=3, strides=2, padding="valid", **kwargs):
+        super().__init__(filters, 3, strides=2, padding="valid", **kwargs)
+
+    def call(self, inputs):
+        shape = tf.shape(inputs)
+        out_shape = tf.stack([shape[0], 2 * shape[1], 2 * shape[2], self.filters])
+        kernel = tf.cast(self.kernel, inputs.dtype)
+        outputs = tf.nn.conv2d_transpose(
+            inputs, kernel, out_shape, strides=2, padding=[[0, 0], [1, 0], [1, 0], [0, 0]]
+        )
+        if self.use_bias:
+            outputs = tf.nn.bias_add(outputs, tf.cast(self.bias, outputs.dtype))
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, _ = input_shape
+        return (n, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
 
 
 def norm(x, kind, name=None):
