@@ -370,3 +370,16 @@ print([tuple(t.shape) for t in a.values], [tuple(t.shape) for t in b.values])
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "[(2, 32, 32, 3), (2, 32, 32, 3)] [(2, 32, 32, 3), (2, 32, 32, 3)]"
+
+
+def test_a_paired_model_prefers_side_by_side_pairs_over_a_and_b_folders(tmp_path):
+    """The CycleGAN facades archive has both train/ (A|B images) and trainA/ + trainB/."""
+    import cv2
+
+    from translate.data.sources import detect_layout
+
+    for name, size in (("train", (16, 32)), ("trainA", (16, 16)), ("trainB", (16, 16))):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "1.png"), np.zeros((*size, 3), np.uint8))
+    assert detect_layout(tmp_path) == "unaligned"
+    assert detect_layout(tmp_path, paired=True) == "aligned"

@@ -308,3 +308,14 @@ def test_an_export_of_superres_gets_the_bicubic_degradation(tmp_path):
     assert report["images"] == 2 and report["baseline"] == "bicubic"
     psnr_ = report["metrics"]["psnr_y"]
     assert psnr_["model"] == pytest.approx(psnr_["baseline"], abs=0.02)
+
+
+def test_a_btoa_pix2pix_run_is_scored_the_way_it_was_trained(tmp_path):
+    """facades labels->photo is trained BtoA: its one generator reads B, unless told otherwise."""
+    from translate.commands.evaluate import _directions
+    from translate.config import resolve_config, save_config
+
+    save_config(resolve_config(recipe="facades"), tmp_path / "config.yaml")
+    assert _directions(str(tmp_path), None) == ("AtoB", "BtoA")
+    assert _directions(str(tmp_path), "AtoB") == ("AtoB", "AtoB")
+    assert _directions(str(tmp_path / "not-a-run"), "BtoA") == ("BtoA", "BtoA")

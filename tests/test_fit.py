@@ -41,6 +41,7 @@ def generator_weights(run_dir):
         (["fit", "cyclegan", "x", "--direction", "sideways"], "data.direction must be AtoB or BtoA"),
         (["fit", "--resume", "/no/such/run"], "not a run directory"),
         (["fit", "cyclegan", "/no/such/folder", "--epochs", "1"], "/no/such/folder"),
+        (["fit", "pix2pix", "shapes", "--epochs", "1"], "pix2pix needs paired images"),
         (["fit", "cyclegan", "x", "--epochs", "many"], "Invalid value for '--epochs'"),
     ],
 )
@@ -105,4 +106,5 @@ def test_pix2pix_trains_on_the_shared_facades(tmp_path, shared_data):
                        "--epochs", "1", "--epochs-decay", "0", "--steps-per-epoch", "3", "--quiet",
                        cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert "facades (aligned)" in result.stderr  # train/ A|B pairs win over trainA/ + trainB/
     assert Path(tmp_path / "runs" / "facades-1" / "samples" / "epoch_001.png").is_file()

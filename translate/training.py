@@ -239,8 +239,15 @@ def fit(
     if config.runtime.precision != "float32":
         keras.mixed_precision.set_global_policy(config.runtime.precision)
 
-    spec = resolve_dataset(config.data.dataset, layout=config.data.layout)
     task = get_task(config.task)
+    paired = config.model.kind == "pix2pix" and not task.makes_own_pairs
+    spec = resolve_dataset(config.data.dataset, layout=config.data.layout, paired=paired)
+    if paired and spec.layout == "unaligned":
+        raise UserError(
+            f"pix2pix needs paired images, but {spec.root} is unaligned (trainA/, trainB/); give "
+            "train/ with A|B side-by-side images or A/ and B/ folders with matching names, "
+            "or train cyclegan"
+        )
     run_dir, write_dir, resume = _run_dirs(config, resume, chief, worker_id, multi_worker)
     if chief and not (run_dir / CONFIG_FILE).is_file():
         save_config(config, run_dir / CONFIG_FILE)

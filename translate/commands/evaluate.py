@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import typer
 
@@ -62,6 +63,20 @@ def _print_table(report: dict) -> None:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
 
 
+def _directions(source: str, direction: str | None) -> tuple[str, str]:
+    """(generator direction, data direction). A Pix2Pix run has one generator ("AtoB") whatever
+    side of the pairs it was trained from; its data direction defaults to the run's own."""
+    from translate.runs import CONFIG_FILE, is_run_dir
+
+    if is_run_dir(source):
+        from translate.config import load_config
+
+        config = load_config(Path(source) / CONFIG_FILE)
+        if config.model.kind == "pix2pix":
+            return "AtoB", direction or config.data.direction
+    return direction or "AtoB", direction or "AtoB"
+
+
 def evaluate(
     source: str = typer.Argument(..., help="A run directory (runs/<name>-<n>) or a SavedModel."),
     data: str = typer.Argument(
@@ -70,7 +85,11 @@ def evaluate(
         "a dataset folder with <split>/ or <split>A/ + <split>B/ (translation).",
     ),
     split: str = typer.Option("test", "--split", help="Split of a translation dataset."),
-    direction: str = typer.Option("AtoB", "--direction", help="AtoB or BtoA."),
+    direction: str = typer.Option(
+        None, "--direction",
+        help="AtoB or BtoA: which side of the data is the input (and, for CycleGAN, which "
+        "generator). Default: a Pix2Pix run's own data.direction, else AtoB.",
+    ),
     epoch: int = typer.Option(None, "--epoch", help="A kept epoch of the run (default: the latest)."),
     out: str = typer.Option(
         None, "--out", "-o", help="JSON report (default: <run>/eval/<data>.json, or ./eval-*.json)."
@@ -104,7 +123,8 @@ def evaluate(
     from translate.inference import load_translator
     from translate.io_utils import atomic_write_text
 
-    translator = load_translator(source, direction=direction, epoch=epoch, tile=tile)
+    generator_direction, direction = _directions(source, direction)
+    translator = load_translator(source, direction=generator_direction, epoch=epoch, tile=tile)
     with Progress(transient=True) as bar:
         task_id = bar.add_task("evaluating", total=None)
         report = run_evaluate(

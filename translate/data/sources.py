@@ -148,9 +148,18 @@ def _plain_split_dirs(root: Path) -> dict[str, list[Path]]:
     return {n: imgs for n, d in subdirs.items() if n not in skip and (imgs := list_images(d))}
 
 
-def detect_layout(root: Path) -> str:
-    """unaligned, aligned or single from the folder structure; a clear error when unclear."""
+def detect_layout(root: Path, paired: bool = False) -> str:
+    """unaligned, aligned or single from the folder structure; a clear error when unclear.
+
+    paired: the model needs pairs (Pix2Pix), so A|B images in train/ win over trainA/ + trainB/
+    when a folder has both (as the CycleGAN facades archive does).
+    """
     subdirs = _subdirs(root)
+    if paired:
+        split_dirs = _plain_split_dirs(root)
+        sample = [p for imgs in split_dirs.values() for p in imgs[:4]]
+        if sample and _is_side_by_side(sample):
+            return "aligned"
     if _ab_split_names(subdirs):
         return "unaligned"
     if "A" in subdirs and "B" in subdirs:
@@ -239,7 +248,10 @@ def _list_single(root: Path) -> dict:
     return {"train": {"image": list(_walk_images(root))}}
 
 
-def folder_spec(root, layout: str = "auto", name: str | None = None, card: Card | None = None):
+def folder_spec(
+    root, layout: str = "auto", name: str | None = None, card: Card | None = None,
+    paired: bool = False,
+):
     """A DatasetSpec for a folder, with the layout detected unless given."""
     root = Path(root)
     if layout not in LAYOUTS:
@@ -248,7 +260,7 @@ def folder_spec(root, layout: str = "auto", name: str | None = None, card: Card 
         raise UserError(f"dataset folder {root} not found; give a folder of images or a dataset "
                         "name from `translate datasets list`")
     if layout == "auto":
-        layout = detect_layout(root)
+        layout = detect_layout(root, paired=paired)
     problems: list[str] = []
     if layout == "unaligned":
         files = _list_unaligned(root)
@@ -263,12 +275,17 @@ def folder_spec(root, layout: str = "auto", name: str | None = None, card: Card 
     return DatasetSpec(name or root.name, root, layout, files, card=card, problems=problems)
 
 
-def resolve_dataset(name_or_path, layout: str = "auto", download: bool = True) -> DatasetSpec:
-    """A card name (cached, else fetched or generated), a card .yaml file, or a folder."""
+def resolve_dataset(
+    name_or_path, layout: str = "auto", download: bool = True, paired: bool = False
+) -> DatasetSpec:
+    """A card name (cached, else fetched or generated), a card .yaml file, or a folder.
+
+    paired: detect the layout for a model that needs pairs (see detect_layout).
+    """
     arg = str(name_or_path)
     path = Path(arg).expanduser()
     if path.is_dir():
-        return folder_spec(path, layout)
+        return folder_spec(path, layout, paired=paired)
     if arg.endswith((".yaml", ".yml")) and path.is_file():
         card = read_card_file(path)
     else:
@@ -288,7 +305,7 @@ def resolve_dataset(name_or_path, layout: str = "auto", download: bool = True) -
                             f"{card.name}`")
         fetch(card)
     chosen = layout if layout != "auto" else (card.layout or "auto")
-    return folder_spec(card.cache_path, chosen, name=card.name, card=card)
+    return folder_spec(card.cache_path, chosen, name=card.name, card=card, paired=paired)
 
 
 def fetch(card: Card, force: bool = False, progress: bool = True) -> Path:
