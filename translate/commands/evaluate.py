@@ -19,16 +19,16 @@ METRIC_LABELS = {
 }
 
 
-def _default_out(source: str, data: str, split: str) -> str:
-    """`<run>/eval/<data>[-<split>].json` for a run; `eval-<model>-<data>.json` here otherwise."""
-    from pathlib import Path
-
+def _default_out(source: str, data: str, split: str, direction: str = "AtoB") -> str:
+    """`<run>/eval/<data>[-<split>][-BtoA].json` for a run; `eval-<model>-<data>...json` here
+    otherwise. The two directions of a CycleGAN get a report each."""
     from translate.runs import is_run_dir
 
     stem = Path(data).resolve().name
     if not any((Path(data) / name).is_dir() for name in (split, f"{split}A")):
         split = ""
     stem = f"{stem}-{split}" if split else stem
+    stem = f"{stem}-{direction}" if direction != "AtoB" else stem
     if is_run_dir(source):
         return str(Path(source) / "eval" / f"{stem}.json")
     return f"eval-{Path(source).resolve().name}-{stem}.json"
@@ -138,7 +138,7 @@ def evaluate(
         )
     report = {"source": str(source), "data": str(data), "split": split, "direction": direction,
               "epoch": epoch, **report}
-    path = Path(out or _default_out(source, data, split))
+    path = Path(out or _default_out(source, data, split, direction))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(json_ready(report), indent=2) + "\n")
     _print_table(report)
