@@ -37,6 +37,22 @@ def start(*args, cwd, env):
     )
 
 
+def start_cluster(job, cwd, env=None):
+    """Two local workers on fresh 127.0.0.1 ports, as a launcher starts them."""
+    ports = free_ports(2)
+    return [start(*job, cwd=cwd, env={"TF_CONFIG": tf_config(ports, i), **(env or {})})
+            for i in range(2)]
+
+
+def assert_all_succeed(procs):
+    for proc in procs:
+        try:
+            _, err = proc.communicate(timeout=400)
+        finally:
+            proc.kill()
+        assert proc.returncode == 0, err
+
+
 def free_ports(n):
     socks = [socket.socket() for _ in range(n)]
     for s in socks:
@@ -134,16 +150,8 @@ def test_two_workers_train_as_one_process(tmp_path):
     single = translate(*JOB, "--strategy", "cpu", "--name", "single", cwd=tmp_path)
     assert single.returncode == 0, single.stderr
 
-    ports = free_ports(2)
-    procs = [start(*JOB, "--strategy", "multi-worker", "--name", "cluster", cwd=tmp_path,
-                   env={"TF_CONFIG": tf_config(ports, i), "TRANSLATE_KEEP_WORKER_DIRS": "1"})
-             for i in range(2)]
-    for proc in procs:
-        try:
-            _, err = proc.communicate(timeout=400)
-        finally:
-            proc.kill()
-        assert proc.returncode == 0, err
+    assert_all_succeed(start_cluster([*JOB, "--strategy", "multi-worker", "--name", "cluster"],
+                                     tmp_path, env={"TRANSLATE_KEEP_WORKER_DIRS": "1"}))
     run = tmp_path / "runs" / "cluster"  # fixed name: every worker and restart agree on it
     assert (run / "samples" / "epoch_003.png").is_file()
     assert not (run / ".worker-1" / "samples").exists()  # only the chief writes samples and logs
@@ -160,8 +168,7 @@ def test_a_killed_worker_restarted_with_the_same_command_continues_from_the_chec
 
     job = [*JOB, "--strategy", "multi-worker", "--name", "cluster"]
     run = tmp_path / "runs" / "cluster"
-    ports = free_ports(2)
-    procs = [start(*job, cwd=tmp_path, env={"TF_CONFIG": tf_config(ports, i)}) for i in range(2)]
+    procs = start_cluster(job, tmp_path)
     deadline = time.time() + 400
     try:
         while not (run / "checkpoints" / "latest" / "checkpoint").exists():
@@ -176,14 +183,7 @@ def test_a_killed_worker_restarted_with_the_same_command_continues_from_the_chec
             p.wait(timeout=60)
     assert procs[1].returncode == -signal.SIGKILL
 
-    ports = free_ports(2)  # the launcher starts the same command again
-    procs = [start(*job, cwd=tmp_path, env={"TF_CONFIG": tf_config(ports, i)}) for i in range(2)]
-    for proc in procs:
-        try:
-            _, err = proc.communicate(timeout=400)
-        finally:
-            proc.kill()
-        assert proc.returncode == 0, err
+    assert_all_succeed(start_cluster(job, tmp_path))  # the launcher starts the same job again
     epochs = [line.split(",")[0] for line in (run / "metrics.csv").read_text().splitlines()[1:]]
     assert epochs == ["1", "2", "3"]  # none lost, none repeated
     assert_same(weights(run / "checkpoints/latest", run),

@@ -36,15 +36,13 @@ class CheckpointSaver(keras.callbacks.Callback):
     checkpoint last, atomically, so a kill mid-write leaves the previous checkpoint as latest.
     """
 
-    def __init__(self, checkpoint, latest_manager, epochs_dir: Path, every: int):
+    def __init__(self, checkpoint, latest_manager, epochs_dir: Path, every: int, guard: NaNGuard):
         super().__init__()
         self.checkpoint, self.latest, self.every = checkpoint, latest_manager, every
-        self.epochs_dir = Path(epochs_dir)
+        self.epochs_dir, self.guard = Path(epochs_dir), guard
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.model.stop_training and any(
-            not math.isfinite(float(v)) for v in (logs or {}).values()
-        ):
+        if self.guard.failed:
             return  # the NaN guard fired: keep the last good checkpoint
         self.latest.save()
         if (epoch + 1) % self.every == 0:

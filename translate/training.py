@@ -14,7 +14,6 @@ import json
 import math
 import os
 import shutil
-import time
 from pathlib import Path
 
 from translate.errors import UserError
@@ -297,7 +296,9 @@ def fit(
             keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
         ]
     callbacks.append(
-        CheckpointSaver(checkpoint, latest, write_dir / EPOCHS_DIR, config.train.save_every)
+        CheckpointSaver(
+            checkpoint, latest, write_dir / EPOCHS_DIR, config.train.save_every, guard
+        )
     )
     callbacks.append(bar)
     console.print(
@@ -364,4 +365,4 @@ def _is_number(v) -> bool:
         return False
 
 
-__all__ = ["count_steps_per_epoch", "fit", "make_strategy", "time"]
+__all__ = ["count_steps_per_epoch", "fit", "make_strategy"]
