@@ -153,3 +153,61 @@ def test_fused_instance_norm_is_keras_group_norm_with_one_group_per_channel():
     np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
     np.testing.assert_allclose(tape.gradient(loss_a, x).numpy(), tape.gradient(loss_b, x).numpy(),
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 2, 6), (2, 4, 2, 5), (3, 2, 4, 4)])
+def test_small_down_conv_as_matmul_is_the_conv_values_and_gradients(shape):
+    """The U-Net's innermost Conv2d(k4, s2, p1) runs as a matmul: same outputs, same gradients."""
+    from translate.networks.blocks import down4_as_matmul
+
+    x = tf.random.normal(shape, seed=3)
+    kernel = tf.random.normal((4, 4, shape[-1], 7), seed=4)
+    weights = tf.random.normal((shape[0], shape[1] // 2, shape[2] // 2, 7), seed=5)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, kernel])
+        ours = down4_as_matmul(x, kernel)
+        conv = tf.nn.conv2d(x, kernel, 2, "SAME")
+        loss_ours, loss_conv = tf.reduce_sum(ours * weights), tf.reduce_sum(conv * weights)
+    np.testing.assert_allclose(ours.numpy(), conv.numpy(), atol=1e-4)
+    grads = zip(tape.gradient(loss_ours, [x, kernel]), tape.gradient(loss_conv, [x, kernel]),
+                strict=True)
+    for a, b in grads:
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1, 6), (2, 2, 3, 5), (1, 4, 4, 3)])
+def test_small_transposed_conv_as_matmul_is_the_transposed_conv(shape):
+    """ConvTranspose2d(k4, s2, p1) as matmul + col2im: same outputs, same gradients."""
+    from translate.networks.blocks import up4_as_matmul
+
+    n, h, w, c = shape
+    x = tf.random.normal(shape, seed=6)
+    kernel = tf.random.normal((4, 4, 7, c), seed=7)
+    weights = tf.random.normal((n, 2 * h, 2 * w, 7), seed=8)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, kernel])
+        ours = up4_as_matmul(x, kernel)
+        conv = tf.nn.conv2d_transpose(x, kernel, [n, 2 * h, 2 * w, 7], 2, "SAME")
+        loss_ours, loss_conv = tf.reduce_sum(ours * weights), tf.reduce_sum(conv * weights)
+    np.testing.assert_allclose(ours.numpy(), conv.numpy(), atol=1e-4)
+    grads = zip(tape.gradient(loss_ours, [x, kernel]), tape.gradient(loss_conv, [x, kernel]),
+                strict=True)
+    for a, b in grads:
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4)
+
+
+def test_unet_gives_the_same_output_whichever_way_its_small_convs_run():
+    """Static small shapes take the matmul path, dynamic ones the conv: one network, one answer."""
+    g = build_generator("unet_128", ngf=4)
+    x = tf.random.uniform((2, 128, 128, 3), -1, 1, seed=9)
+    static = tf.function(lambda t: g(t, training=False))
+    dynamic = tf.function(
+        lambda t: g(t, training=False),
+        input_signature=[tf.TensorSpec((None, None, None, 3))],
+    )
+
+    def op_types(fn):
+        return {op.type for op in fn.get_concrete_function(x).graph.get_operations()}
+
+    assert "MatMul" in op_types(static) and "MatMul" not in op_types(dynamic)
+    np.testing.assert_allclose(static(x).numpy(), dynamic(x).numpy(), atol=1e-5)
