@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -131,7 +132,9 @@ def test_tiles_of_a_pointwise_model_equal_the_whole_image_exactly():
 
 def test_tiled_run_matches_whole_image_run_away_from_borders():
     # An untrained ResNet generator (no instance norm: its per-tile statistics would differ)
-    # whose output really depends on its input (xavier gain 1: std ~ 0.05-0.1).
+    # whose output really depends on its input (xavier gain 1: std ~ 0.05-0.1). Seeded: over
+    # seeds 0-5 the worst pixel's error runs from 0.21 to 0.47 of the output's std.
+    keras.utils.set_random_seed(0)
     generator = build_generator(
         "resnet_6blocks", ngf=8, norm="batch", init_type="xavier", init_gain=1.0
     )

@@ -198,6 +198,8 @@ def test_small_transposed_conv_as_matmul_is_the_transposed_conv(shape):
 
 def test_unet_gives_the_same_output_whichever_way_its_small_convs_run():
     """Static small shapes take the matmul path, dynamic ones the conv: one network, one answer."""
+    from translate.networks.blocks import framework_convs
+
     g = build_generator("unet_128", ngf=4)
     x = tf.random.uniform((2, 128, 128, 3), -1, 1, seed=9)
     static = tf.function(lambda t: g(t, training=False))
@@ -210,4 +212,30 @@ def test_unet_gives_the_same_output_whichever_way_its_small_convs_run():
         return {op.type for op in fn.get_concrete_function(x).graph.get_operations()}
 
     assert "MatMul" in op_types(static) and "MatMul" not in op_types(dynamic)
+    with framework_convs():
+        assert "MatMul" not in op_types(tf.function(lambda t: g(t, training=False)))
     np.testing.assert_allclose(static(x).numpy(), dynamic(x).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kernel_shape", "method"),
+    [((7, 7, 6, 3), "swapped"), ((4, 3, 5, 1), "swapped"), ((3, 3, 64, 64), "taps"),
+     ((3, 3, 8, 8), "conv")],
+)
+def test_stride_one_conv_gradients_are_the_conv_gradients(kernel_shape, method):
+    """Kernel gradients computed another way (few filters, 3x3 blocks): the same numbers."""
+    from translate.networks.blocks import kernel_grad_method, stride1_conv2d
+
+    assert kernel_grad_method(kernel_shape) == method
+    x = tf.random.normal((2, 12, 11, kernel_shape[2]), seed=10)
+    kernel = tf.random.normal(kernel_shape, seed=11)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, kernel])
+        ours, conv = stride1_conv2d(x, kernel), tf.nn.conv2d(x, kernel, 1, "VALID")
+        weights = tf.random.normal(conv.shape, seed=12)
+        loss_ours, loss_conv = tf.reduce_sum(ours * weights), tf.reduce_sum(conv * weights)
+    np.testing.assert_allclose(ours.numpy(), conv.numpy(), atol=1e-4)
+    grads = zip(tape.gradient(loss_ours, [x, kernel]), tape.gradient(loss_conv, [x, kernel]),
+                strict=True)
+    for a, b in grads:
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=2e-3)

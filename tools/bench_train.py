@@ -3,6 +3,7 @@
     python tools/bench_train.py [--model cyclegan|pix2pix|both] [--batch 1 4] [--size 256]
                                 [--iters 10] [--warmup 2] [--precision float32|mixed_bfloat16]
                                 [--jit] [--threads N] [--steps-per-execution K] [--json FILE]
+                                [--framework-convs]
 
 What is timed is what `translate fit` runs: build_model + compile, then `model.fit` on a repeated
 in-memory tf.data dataset (so input decoding is not part of the figure); a callback takes the
@@ -13,7 +14,10 @@ are dropped; the figure is the median of the next `--iters` steps.
 FLOPs per iteration are counted from the traced train step itself: every convolution and matmul
 the graph would run (forward, input gradients, filter gradients), after removing the ops whose
 results nothing uses (as TensorFlow's graph optimiser does), at multiply-adds x 2. Elementwise
-work (norms, activations, Adam) is not counted.
+work (norms, activations, Adam) is not counted. The count is taken with every conv traced as the
+framework's own conv ops (translate.networks.blocks.framework_convs): the algorithm's FLOPs, the
+same whichever way our layers compute them. --framework-convs also times the step that way: the
+figure our conv rewrites are measured against.
 
 The ceiling is the best of a large float32 conv2d and a large matmul timed in the same run with
 the same threads (on a GPU: a large matmul in bfloat16 and in float32; the ceiling is the one of
@@ -30,6 +34,7 @@ Single-core figures:  taskset -c 1 python tools/bench_train.py --threads 1
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -175,8 +180,12 @@ def count_train_flops(model, batch: tuple) -> dict:
     """FLOPs (multiply-adds x 2) of one train step, by op kind, from its traced graph."""
     import tensorflow as tf
 
+    from translate.networks.blocks import framework_convs
+
     specs = tuple(tf.TensorSpec(t.shape, t.dtype) for t in batch)
-    graph = tf.function(lambda a, b: model.train_step((a, b))).get_concrete_function(*specs).graph
+    with framework_convs():
+        fn = tf.function(lambda a, b: model.train_step((a, b)))
+        graph = fn.get_concrete_function(*specs).graph
     flops: dict[str, float] = {}
     for op in _live_ops(graph):
         if op.type in _CONV_OPS or op.type in ("MatMul", "BatchMatMulV2"):
@@ -189,8 +198,11 @@ def count_forward_flops(network, shape) -> float:
     """FLOPs of one forward pass of a network (for checking against published figures)."""
     import tensorflow as tf
 
+    from translate.networks.blocks import framework_convs
+
     fn = tf.function(lambda x: network(x, training=True))
-    graph = fn.get_concrete_function(tf.TensorSpec(shape, tf.float32)).graph
+    with framework_convs():
+        graph = fn.get_concrete_function(tf.TensorSpec(shape, tf.float32)).graph
     return sum(2.0 * _macs(op, shape[0]) for op in _live_ops(graph))
 
 
@@ -259,7 +271,10 @@ def bench_one(args) -> dict:
 
     ds = tf.data.Dataset.from_tensors((a, b)).repeat().prefetch(2)
     timer = StepTimer()
-    model.fit(ds, epochs=1, steps_per_epoch=steps, callbacks=[timer], shuffle=False, verbose=0)
+    from translate.networks.blocks import framework_convs
+
+    with framework_convs() if args.framework_convs else contextlib.nullcontext():
+        model.fit(ds, epochs=1, steps_per_epoch=steps, callbacks=[timer], shuffle=False, verbose=0)
     per_step = [t / spe for t in timer.times]
     warm_execs = -(-args.warmup // spe)
     timed = per_step[warm_execs:]
@@ -270,6 +285,7 @@ def bench_one(args) -> dict:
         "size": args.size,
         "precision": args.precision,
         "jit": args.jit,
+        "convs": "framework" if args.framework_convs else "ours",
         "steps_per_execution": spe,
         "threads": args.threads or len(os.sched_getaffinity(0)),
         "s_per_iter": statistics.median(timed),
@@ -314,7 +330,8 @@ def table(rows: list[dict], ceiling: float, ceiling_cpu: float) -> str:
     for r in rows:
         gflop = r["gflop_per_iter"]
         lines.append(
-            f"| {r['model']} | {r['batch']} | {r['s_per_iter']:.3f} ({r['timed_steps']} steps) "
+            f"| {r['model']}{' (framework convs)' if r.get('convs') == 'framework' else ''} "
+            f"| {r['batch']} | {r['s_per_iter']:.3f} ({r['timed_steps']} steps) "
             f"| {r['s_per_iter_min']:.3f}-{r['s_per_iter_max']:.3f} | {gflop:.1f} "
             f"| {ceiling:.0f} | {gflop / r['s_per_iter'] / ceiling:.0%} "
             f"| {r['cpu_s_per_iter']:.3f} | {ceiling_cpu:.0f} "
@@ -338,6 +355,8 @@ def main(argv=None) -> None:
     parser.add_argument("--steps-per-execution", type=int, default=1)
     parser.add_argument("--forward-flops", action="store_true",
                         help="also count one generator forward pass (batch 1)")
+    parser.add_argument("--framework-convs", action="store_true",
+                        help="time every conv as the framework's own ops (our rewrites off)")
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args(argv)
     args.ceiling_here = True  # each child measures it again: the machine's load drifts
@@ -351,7 +370,8 @@ def main(argv=None) -> None:
     else:
         device = f"CPU {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores usable"
     print(f"device: {device}; threads: {args.threads or 'all'}; precision {args.precision}; "
-          f"jit {args.jit}; steps_per_execution {args.steps_per_execution}", flush=True)
+          f"jit {args.jit}; steps_per_execution {args.steps_per_execution}; "
+          f"convs {'framework' if args.framework_convs else 'ours'}", flush=True)
     ceilings = [measure_ceiling(args.precision)]
     print(f"ceiling: {json.dumps(ceilings[0])}", flush=True)
     models = ["cyclegan", "pix2pix"] if args.model == "both" else [args.model]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -18,7 +20,8 @@ class ConvFactory:
         """Conv2d(kernel, stride, padding=pad) as in PyTorch: explicit zero or reflection padding."""
         if pad:
             x = (ReflectionPadding2D(pad) if reflect else keras.layers.ZeroPadding2D(pad))(x)
-        return keras.layers.Conv2D(
+        layer = StrideOneConv2D if stride == 1 else keras.layers.Conv2D
+        return layer(
             filters, kernel, strides=stride, padding="valid", use_bias=bias,
             kernel_initializer=self.init, name=name,
         )(x)
@@ -45,8 +48,28 @@ GEMM_MAX_PIXELS_DOWN = 16
 GEMM_MAX_PIXELS_UP = 128
 
 
+@contextlib.contextmanager
+def framework_convs():
+    """Trace every conv as the framework's own ops (for FLOP counts and before/after timings)."""
+    global GEMM_MAX_PIXELS_DOWN, GEMM_MAX_PIXELS_UP, NARROW_MAX_FILTERS, GEMM_GRAD_MIN_CHANNELS
+    saved = GEMM_MAX_PIXELS_DOWN, GEMM_MAX_PIXELS_UP, NARROW_MAX_FILTERS, GEMM_GRAD_MIN_CHANNELS
+    GEMM_MAX_PIXELS_DOWN = GEMM_MAX_PIXELS_UP = NARROW_MAX_FILTERS = 0
+    GEMM_GRAD_MIN_CHANNELS = 2**31
+    try:
+        yield
+    finally:
+        GEMM_MAX_PIXELS_DOWN, GEMM_MAX_PIXELS_UP, NARROW_MAX_FILTERS, GEMM_GRAD_MIN_CHANNELS = saved
+
+
+def on_cpu_only() -> bool:
+    """The conv rewrites here were measured against oneDNN on a CPU; on a GPU cuDNN keeps its own."""
+    return not tf.config.list_physical_devices("GPU")
+
+
 def _gemm_sized(x, max_pixels: int, even: bool = False) -> bool:
     """Static shape with at most `max_pixels` input pixels (and even sides if `even`)."""
+    if not on_cpu_only():
+        return False
     n, h, w = x.shape[0], x.shape[1], x.shape[2]
     if n is None or h is None or w is None or (even and (h % 2 or w % 2)):
         return False
@@ -85,6 +108,93 @@ def up4_as_matmul(x, kernel):
     z = tf.transpose(z, [0, 1, 3, 2, 4, 5])  # n, i + q, r, j + q', s, f
     full = tf.reshape(z, [-1, 2 * h + 2, 2 * w + 2, f])
     return full[:, 1 : 2 * h + 1, 1 : 2 * w + 1, :]
+
+
+# oneDNN's kernel gradient is the weak part of a conv's training step on a CPU. For two shapes
+# that dominate the ResNet generator it is computed another way, with the same sums (tests pin
+# them equal), measured in BENCHMARKS.md:
+# - few filters (the 64 -> 3 image head, the PatchGAN's 512 -> 1 logits): ~40 GFLOP/s, against
+#   ~160 for the same sums posed the other way round (few input channels, many outputs);
+# - 3x3 convs with >= 64 channels each way (the residual blocks): one matmul per kernel tap over
+#   row-offset views of the flattened input, ~200 GFLOP/s against oneDNN's 150-190.
+NARROW_MAX_FILTERS = 4
+GEMM_GRAD_MIN_CHANNELS = 64
+
+
+def kernel_grad_swapped(x, dy, kernel_shape):
+    """dW[t] = sum_p x[p + t] dy[p] as the kernel gradient of the conv mapping dy (zero-padded by
+    k - 1) to x, read with its taps reversed and its channel axes swapped."""
+    kh, kw, cin, cout = kernel_shape
+    swapped = tf.raw_ops.Conv2DBackpropFilter(
+        input=tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]),
+        filter_sizes=[kh, kw, cout, cin], out_backprop=x, strides=[1, 1, 1, 1], padding="VALID",
+    )
+    return tf.reverse(tf.transpose(swapped, [0, 1, 3, 2]), [0, 1])
+
+
+def kernel_grad_by_taps(x, dy, kernel_shape):
+    """dW[i, j] = X_ij^T dY, one matmul per tap. With dy zero-padded to x's height and width and
+    both flattened to [pixels, channels], tap (i, j) reads x from row i * W + j on: a view, no
+    copy (the reads that run past a row's end meet dy's zero padding)."""
+    kh, kw, cin, cout = kernel_shape
+    shape = tf.shape(x)
+    height, width = shape[1], shape[2]
+    dy = tf.pad(dy, [[0, 0], [0, kh - 1], [0, kw - 1], [0, 0]])
+    rows = shape[0] * height * width - (kh - 1) * width - (kw - 1)
+    dy_flat = tf.reshape(dy, [-1, cout])[:rows]
+    # x is ready long before dy: without this the views would be taken (and kept) early.
+    with tf.control_dependencies([dy_flat]):
+        x_flat = tf.reshape(x, [-1, cin])
+        views = [x_flat[i * width + j : i * width + j + rows] for i in range(kh) for j in range(kw)]
+    taps = [tf.matmul(view, dy_flat, transpose_a=True) for view in views]
+    return tf.reshape(tf.stack(taps), kernel_shape)
+
+
+def kernel_grad_method(kernel_shape) -> str:
+    """"swapped", "taps" or "conv" (the framework's own kernel gradient)."""
+    kh, kw, cin, cout = kernel_shape
+    if not on_cpu_only():
+        return "conv"
+    if cout <= NARROW_MAX_FILTERS and kh * kw > 1:
+        return "swapped"
+    if (kh, kw) == (3, 3) and min(cin, cout) >= GEMM_GRAD_MIN_CHANNELS:
+        return "taps"
+    return "conv"
+
+
+def stride1_conv2d(x, kernel):
+    """tf.nn.conv2d(x, kernel, 1, "VALID"), its kernel gradient computed by kernel_grad_method."""
+    method = kernel_grad_method(tuple(kernel.shape))
+    if method == "conv":
+        return tf.nn.conv2d(x, kernel, 1, "VALID")
+
+    @tf.custom_gradient
+    def conv(x, kernel):
+        def grad(dy):
+            by = kernel_grad_swapped if method == "swapped" else kernel_grad_by_taps
+            dw = by(x, dy, tuple(kernel.shape))
+            # dx first would let the backward pass run ahead of these kernel gradients, each
+            # holding a padded copy of its dy: +0.5 GB at the peak for a CycleGAN step.
+            with tf.control_dependencies([dw]):
+                dx = tf.raw_ops.Conv2DBackpropInput(
+                    input_sizes=tf.shape(x), filter=kernel, out_backprop=dy, strides=[1, 1, 1, 1],
+                    padding="VALID",
+                )
+            return dx, dw
+
+        return tf.nn.conv2d(x, kernel, 1, "VALID"), grad
+
+    return conv(x, kernel)
+
+
+@keras.saving.register_keras_serializable(package="translate")
+class StrideOneConv2D(keras.layers.Conv2D):
+    """A stride-1 'valid' Conv2D whose kernel gradient is computed the fastest measured way."""
+
+    def convolution_op(self, inputs, kernel):
+        if self.strides != (1, 1) or self.padding != "valid" or self.dilation_rate != (1, 1):
+            return super().convolution_op(inputs, kernel)
+        return stride1_conv2d(inputs, tf.cast(kernel, inputs.dtype))
 
 
 @keras.saving.register_keras_serializable(package="translate")
