@@ -23,7 +23,8 @@ The ceiling is the best of a large float32 conv2d and a large matmul timed in th
 the same threads (on a GPU: a large matmul in bfloat16 and in float32; the ceiling is the one of
 the --precision asked for). Each (model, batch) runs in its own subprocess, so "peak memory"
 is that process's peak resident set size (resource.getrusage ru_maxrss: TF runtime, weights,
-optimizer state, activations, all of it); on a GPU the GPU allocator's peak is reported too.
+optimizer state, activations, all of it); beside it the peak of TF's own allocator (live tensors
+only, from the model's build on: on a CPU the CPU allocator's, on a GPU the GPU's).
 
 On a shared machine the wall clock also counts time other processes took from ours. Every figure
 is therefore given by CPU time too (time.process_time of this process, for the steps and for
@@ -252,6 +253,8 @@ def bench_one(args) -> dict:
 
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ceiling = measure_ceiling(args.precision) if args.ceiling_here else None
+    if not on_gpu():  # TF's own CPU allocator: live tensors only, from here on
+        tf.config.experimental.reset_memory_stats("CPU:0")
     keras.utils.set_random_seed(0)
     config = model_config(args.model)
     spe = args.steps_per_execution
@@ -301,6 +304,8 @@ def bench_one(args) -> dict:
     }
     if on_gpu():
         result["gpu_peak_mib"] = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+    else:
+        result["tensor_peak_mib"] = tf.config.experimental.get_memory_info("CPU:0")["peak"] / 2**20
     if ceiling:
         result["ceiling"] = ceiling
     return result
@@ -337,6 +342,7 @@ def table(rows: list[dict], ceiling: float, ceiling_cpu: float) -> str:
             f"| {r['cpu_s_per_iter']:.3f} | {ceiling_cpu:.0f} "
             f"| {gflop / r['cpu_s_per_iter'] / ceiling_cpu:.0%} | {r['peak_rss_mib']:.0f}"
             + (f" (GPU {r['gpu_peak_mib']:.0f})" if "gpu_peak_mib" in r else "")
+            + (f" (tensors {r['tensor_peak_mib']:.0f})" if "tensor_peak_mib" in r else "")
             + " |"
         )
     return "\n".join(lines)
