@@ -155,6 +155,20 @@ def test_fused_instance_norm_is_keras_group_norm_with_one_group_per_channel():
                                atol=1e-5)
 
 
+def assert_same_values_and_gradients(ours_fn, conv_fn, x, kernel, weights, **tolerance):
+    """ours_fn(x, kernel) equals conv_fn(x, kernel), and so do the gradients of a weighted sum of
+    each with respect to x and kernel."""
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, kernel])
+        ours, conv = ours_fn(x, kernel), conv_fn(x, kernel)
+        loss_ours, loss_conv = tf.reduce_sum(ours * weights), tf.reduce_sum(conv * weights)
+    np.testing.assert_allclose(ours.numpy(), conv.numpy(), atol=1e-4)
+    grads = zip(tape.gradient(loss_ours, [x, kernel]), tape.gradient(loss_conv, [x, kernel]),
+                strict=True)
+    for a, b in grads:
+        np.testing.assert_allclose(a.numpy(), b.numpy(), **tolerance)
+
+
 @pytest.mark.parametrize("shape", [(1, 2, 2, 6), (2, 4, 2, 5), (3, 2, 4, 4)])
 def test_small_down_conv_as_matmul_is_the_conv_values_and_gradients(shape):
     """The U-Net's innermost Conv2d(k4, s2, p1) runs as a matmul: same outputs, same gradients."""
@@ -163,16 +177,8 @@ def test_small_down_conv_as_matmul_is_the_conv_values_and_gradients(shape):
     x = tf.random.normal(shape, seed=3)
     kernel = tf.random.normal((4, 4, shape[-1], 7), seed=4)
     weights = tf.random.normal((shape[0], shape[1] // 2, shape[2] // 2, 7), seed=5)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch([x, kernel])
-        ours = down4_as_matmul(x, kernel)
-        conv = tf.nn.conv2d(x, kernel, 2, "SAME")
-        loss_ours, loss_conv = tf.reduce_sum(ours * weights), tf.reduce_sum(conv * weights)
-    np.testing.assert_allclose(ours.numpy(), conv.numpy(), atol=1e-4)
-    grads = zip(tape.gradient(loss_ours, [x, kernel]), tape.gradient(loss_conv, [x, kernel]),
-                strict=True)
-    for a, b in grads:
-        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4)
+    conv = lambda x, kernel: tf.nn.conv2d(x, kernel, 2, "SAME")  # noqa: E731
+    assert_same_values_and_gradients(down4_as_matmul, conv, x, kernel, weights, atol=1e-4)
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1, 6), (2, 2, 3, 5), (1, 4, 4, 3)])
@@ -184,16 +190,11 @@ def test_small_transposed_conv_as_matmul_is_the_transposed_conv(shape):
     x = tf.random.normal(shape, seed=6)
     kernel = tf.random.normal((4, 4, 7, c), seed=7)
     weights = tf.random.normal((n, 2 * h, 2 * w, 7), seed=8)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch([x, kernel])
-        ours = up4_as_matmul(x, kernel)
-        conv = tf.nn.conv2d_transpose(x, kernel, [n, 2 * h, 2 * w, 7], 2, "SAME")
-        loss_ours, loss_conv = tf.reduce_sum(ours * weights), tf.reduce_sum(conv * weights)
-    np.testing.assert_allclose(ours.numpy(), conv.numpy(), atol=1e-4)
-    grads = zip(tape.gradient(loss_ours, [x, kernel]), tape.gradient(loss_conv, [x, kernel]),
-                strict=True)
-    for a, b in grads:
-        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4)
+
+    def conv(x, kernel):
+        return tf.nn.conv2d_transpose(x, kernel, [n, 2 * h, 2 * w, 7], 2, "SAME")
+
+    assert_same_values_and_gradients(up4_as_matmul, conv, x, kernel, weights, atol=1e-4)
 
 
 def test_unet_gives_the_same_output_whichever_way_its_small_convs_run():
@@ -229,13 +230,7 @@ def test_stride_one_conv_gradients_are_the_conv_gradients(kernel_shape, method):
     assert kernel_grad_method(kernel_shape) == method
     x = tf.random.normal((2, 12, 11, kernel_shape[2]), seed=10)
     kernel = tf.random.normal(kernel_shape, seed=11)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch([x, kernel])
-        ours, conv = stride1_conv2d(x, kernel), tf.nn.conv2d(x, kernel, 1, "VALID")
-        weights = tf.random.normal(conv.shape, seed=12)
-        loss_ours, loss_conv = tf.reduce_sum(ours * weights), tf.reduce_sum(conv * weights)
-    np.testing.assert_allclose(ours.numpy(), conv.numpy(), atol=1e-4)
-    grads = zip(tape.gradient(loss_ours, [x, kernel]), tape.gradient(loss_conv, [x, kernel]),
-                strict=True)
-    for a, b in grads:
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=2e-3)
+    conv = lambda x, kernel: tf.nn.conv2d(x, kernel, 1, "VALID")  # noqa: E731
+    weights = tf.random.normal(conv(x, kernel).shape, seed=12)
+    assert_same_values_and_gradients(stride1_conv2d, conv, x, kernel, weights,
+                                     rtol=1e-4, atol=2e-3)

@@ -48,27 +48,29 @@ GEMM_MAX_PIXELS_DOWN = 16
 GEMM_MAX_PIXELS_UP = 128
 
 
+_framework_convs = False
+
+
 @contextlib.contextmanager
 def framework_convs():
     """Trace every conv as the framework's own ops (for FLOP counts and before/after timings)."""
-    global GEMM_MAX_PIXELS_DOWN, GEMM_MAX_PIXELS_UP, NARROW_MAX_FILTERS, GEMM_GRAD_MIN_CHANNELS
-    saved = GEMM_MAX_PIXELS_DOWN, GEMM_MAX_PIXELS_UP, NARROW_MAX_FILTERS, GEMM_GRAD_MIN_CHANNELS
-    GEMM_MAX_PIXELS_DOWN = GEMM_MAX_PIXELS_UP = NARROW_MAX_FILTERS = 0
-    GEMM_GRAD_MIN_CHANNELS = 2**31
+    global _framework_convs
+    saved, _framework_convs = _framework_convs, True
     try:
         yield
     finally:
-        GEMM_MAX_PIXELS_DOWN, GEMM_MAX_PIXELS_UP, NARROW_MAX_FILTERS, GEMM_GRAD_MIN_CHANNELS = saved
+        _framework_convs = saved
 
 
-def on_cpu_only() -> bool:
-    """The conv rewrites here were measured against oneDNN on a CPU; on a GPU cuDNN keeps its own."""
-    return not tf.config.list_physical_devices("GPU")
+def rewrites_apply() -> bool:
+    """Whether the conv rewrites here are traced: they were measured against oneDNN on a CPU (on a
+    GPU cuDNN keeps its own), and framework_convs() turns them off."""
+    return not _framework_convs and not tf.config.list_physical_devices("GPU")
 
 
 def _gemm_sized(x, max_pixels: int, even: bool = False) -> bool:
     """Static shape with at most `max_pixels` input pixels (and even sides if `even`)."""
-    if not on_cpu_only():
+    if not rewrites_apply():
         return False
     n, h, w = x.shape[0], x.shape[1], x.shape[2]
     if n is None or h is None or w is None or (even and (h % 2 or w % 2)):
@@ -153,7 +155,7 @@ def kernel_grad_by_taps(x, dy, kernel_shape):
 def kernel_grad_method(kernel_shape) -> str:
     """"swapped", "taps" or "conv" (the framework's own kernel gradient)."""
     kh, kw, cin, cout = kernel_shape
-    if not on_cpu_only():
+    if not rewrites_apply():
         return "conv"
     if cout <= NARROW_MAX_FILTERS and kh * kw > 1:
         return "swapped"
