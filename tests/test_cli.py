@@ -14,7 +14,7 @@ runner = CliRunner()
 def test_help_lists_every_planned_command():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("fit", "apply", "export", "evaluate", "datasets", "recipes"):
+    for command in ("fit", "apply", "export", "evaluate", "import", "datasets", "recipes"):
         assert command in result.output
 
 
@@ -37,7 +37,7 @@ def test_console_script_prints_one_line_error_and_no_traceback():
 
 
 def test_every_command_has_help():
-    for command in (["fit"], ["apply"], ["export"], ["evaluate"], ["datasets", "list"],
+    for command in (["fit"], ["apply"], ["export"], ["evaluate"], ["import"], ["datasets", "list"],
                     ["datasets", "fetch"], ["datasets", "info"], ["recipes", "list"],
                     ["recipes", "show"]):
         result = runner.invoke(app, [*command, "--help"])

@@ -16,6 +16,7 @@ from translate.commands import apply as apply_cmd
 from translate.commands import datasets as datasets_cmd
 from translate.commands import evaluate as evaluate_cmd
 from translate.commands import export as export_cmd
+from translate.commands import import_ as import_cmd
 from translate.errors import UserError
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.add_typer(recipes_app, name="recipes")
 app.command()(apply_cmd.apply)
 app.command()(export_cmd.export)
 app.command()(evaluate_cmd.evaluate)
+app.command("import")(import_cmd.import_)
 
 err_console = Console(stderr=True)
 

@@ -339,18 +339,14 @@ def export_run(
         raise UserError(f"--direction must be both, AtoB or BtoA (got {direction!r})")
     run = load_run(run_dir, epoch=epoch)
     config = run.config
-    kind = config.model.kind
-    if direction == "both":
-        directions = list(DIRECTIONS) if kind == "cyclegan" else ["AtoB"]
-    else:
-        directions = [direction]
+    directions = run.directions() if direction == "both" else [direction]
     generators = {d: run.generator(d) for d in directions}
     multiple = math.lcm(
         generator_size_multiple(config.model.netG), int(getattr(run.task, "size_multiple", 1))
     )
     task_config = config.task
     metadata = {
-        "model_kind": kind,
+        "model_kind": config.model.kind,
         "netG": config.model.netG,
         "source_run": str(Path(run_dir).resolve()),
         "epoch": epoch,

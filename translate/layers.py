@@ -8,6 +8,13 @@ import tensorflow as tf
 NORMS = ("instance", "batch", "sync_batch", "none")
 
 
+def float_dtype() -> str:
+    """What outputs and losses are computed in: float32, also under mixed precision; float64 when
+    the whole model is (keras.config.set_floatx("float64"), as the equivalence tests run it to
+    compare with the reference beyond float32's rounding)."""
+    return "float64" if keras.config.floatx() == "float64" else "float32"
+
+
 @keras.saving.register_keras_serializable(package="translate")
 class ReflectionPadding2D(keras.layers.Layer):
     """Reflection padding of H and W (PyTorch's ReflectionPad2d): no border artefacts in G."""
@@ -44,6 +51,9 @@ class InstanceNormalization(keras.layers.Layer):
         self.epsilon = epsilon
 
     def call(self, x):
+        if x.dtype == tf.float64:  # the fused kernel has no float64: the same maths, unfused
+            mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+            return (x - mean) * tf.math.rsqrt(variance + self.epsilon)
         shape = tf.shape(x)
         n, h, w, c = shape[0], shape[1], shape[2], shape[3]
         per_image = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c])
@@ -60,18 +70,62 @@ class InstanceNormalization(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
+@keras.saving.register_keras_serializable(package="translate")
+class LeakyReLU(keras.layers.LeakyReLU):
+    """keras.layers.LeakyReLU; in float64 computed as max(x, slope * x), because TF's op keeps the
+    slope in a float32 attribute (0.2 becomes 0.200000003), an error seen only beyond float32."""
+
+    def call(self, inputs):
+        if inputs.dtype == tf.float64 and 0 <= self.negative_slope <= 1:
+            return tf.maximum(inputs, inputs * self.negative_slope)
+        return super().call(inputs)
+
+
+@keras.saving.register_keras_serializable(package="translate")
+class BatchNormalization(keras.layers.BatchNormalization):
+    """Keras batch norm with PyTorch's BatchNorm2d bookkeeping: a training step normalises with
+    the biased batch variance (as both do) but moves the running variance towards the *unbiased*
+    one, n / (n - 1) times larger. Keras moves it towards the biased one, so a model trained here
+    would otherwise infer with different statistics than the reference (the U-Net's 2x2 levels
+    at batch 1: n = 4, a third off).
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable) or mask is not None or self.renorm:
+            return super().call(inputs, training=training, mask=mask)
+        x = tf.cast(inputs, float_dtype())
+        mean, variance = self._moments(x, None)
+        count = tf.cast(tf.size(x) // tf.shape(x)[-1], x.dtype)
+        context = tf.distribute.get_replica_context()
+        if self.synchronized and context is not None:
+            count *= context.num_replicas_in_sync
+        unbiased = variance * count / tf.maximum(count - 1.0, 1.0)
+        keep = self.momentum
+        moving_mean, moving_variance = self.moving_mean, self.moving_variance
+        moving_mean.assign(moving_mean * keep + tf.cast(mean, moving_mean.dtype) * (1.0 - keep))
+        moving_variance.assign(
+            moving_variance * keep + tf.cast(unbiased, moving_variance.dtype) * (1.0 - keep)
+        )
+        outputs = tf.nn.batch_normalization(
+            x, mean, variance, offset=tf.cast(self.beta, x.dtype) if self.center else None,
+            scale=tf.cast(self.gamma, x.dtype) if self.scale else None,
+            variance_epsilon=self.epsilon,
+        )
+        return tf.cast(outputs, self.compute_dtype)
+
+
 def normalization(kind: str, name: str | None = None) -> keras.layers.Layer | None:
     """The norm layer for `kind` ("instance", "batch", "sync_batch", "none"); None: no layer.
 
     "sync_batch" is batch norm whose statistics are reduced over all replicas of a strategy
     (`runtime.sync_batch_norm`); on one device it equals "batch". Batch norm follows PyTorch's
-    BatchNorm2d: momentum 0.1 there is 0.9 here, eps 1e-5, affine,
+    BatchNorm2d: momentum 0.1 there is 0.9 here, eps 1e-5, affine, unbiased running variance,
     gamma initialised from N(1, 0.02) as the reference's init_weights does.
     """
     if kind == "instance":
         return InstanceNormalization(name=name)
     if kind in ("batch", "sync_batch"):
-        return keras.layers.BatchNormalization(
+        return BatchNormalization(
             synchronized=kind == "sync_batch",
             momentum=0.9,
             epsilon=1e-5,
@@ -84,9 +138,12 @@ def normalization(kind: str, name: str | None = None) -> keras.layers.Layer | No
 
 
 def uses_bias(norm: str) -> bool:
-    """Convolutions before a batch norm need no bias (the reference's rule).
-
-    The reference also drops the bias when norm is 'none' (a side effect of how it tests the norm
-    type); we keep it there, because a conv with neither norm nor bias cannot shift its output.
-    """
+    """Convolutions before a batch norm need no bias (the super-resolution networks' rule)."""
     return norm not in ("batch", "sync_batch")
+
+
+def reference_uses_bias(norm: str) -> bool:
+    """The reference networks' rule: a bias only before instance norm. Its test of the norm type
+    also drops the bias for norm 'none' (a conv then has neither norm nor bias); we follow it, so
+    its checkpoints convert both ways tensor for tensor."""
+    return norm == "instance"

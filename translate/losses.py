@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from translate.layers import float_dtype
+
 GAN_MODES = ("vanilla", "lsgan", "hinge", "wgangp")
 
 
 def per_example_mean(x: tf.Tensor) -> tf.Tensor:
-    """Mean over every axis but the batch axis, in float32."""
-    x = tf.cast(x, tf.float32)
+    """Mean over every axis but the batch axis, in float32 (float64 for a float64 model)."""
+    x = tf.cast(x, float_dtype())
     return tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)
 
 
 def l1(prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
     """Mean absolute error per example (the reference's nn.L1Loss, before the batch mean)."""
-    return per_example_mean(tf.abs(tf.cast(prediction, tf.float32) - tf.cast(target, tf.float32)))
+    return per_example_mean(tf.abs(tf.cast(prediction, float_dtype()) - tf.cast(target, float_dtype())))
 
 
 class GANLoss:
@@ -39,7 +41,7 @@ class GANLoss:
     def __call__(
         self, logits: tf.Tensor, target_is_real: bool, for_discriminator: bool = True
     ) -> tf.Tensor:
-        logits = tf.cast(logits, tf.float32)
+        logits = tf.cast(logits, float_dtype())
         if self.mode == "vanilla":
             target = tf.ones_like(logits) if target_is_real else tf.zeros_like(logits)
             loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=logits)
@@ -59,12 +61,12 @@ def gradient_penalty(discriminator, real: tf.Tensor, fake: tf.Tensor, seed) -> t
 
     As the reference's cal_gradient_penalty('mixed'): one uniform mixing weight per example.
     """
-    real, fake = tf.cast(real, tf.float32), tf.cast(fake, tf.float32)
+    real, fake = tf.cast(real, float_dtype()), tf.cast(fake, float_dtype())
     alpha = tf.random.stateless_uniform([tf.shape(real)[0], 1, 1, 1], seed=seed)
     mixed = alpha * real + (1.0 - alpha) * fake
     with tf.GradientTape() as tape:
         tape.watch(mixed)
-        logits = tf.cast(discriminator(mixed, training=True), tf.float32)
+        logits = tf.cast(discriminator(mixed, training=True), float_dtype())
     grads = tape.gradient(logits, mixed)
     grads = tf.reshape(grads, [tf.shape(grads)[0], -1])
     norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-16)

@@ -2,6 +2,8 @@
 
 runs/<name>-<n>/config.yaml      the resolved Config
 runs/<name>-<n>/checkpoints/     latest/ (every epoch, Ctrl-C) and epoch-K (every K epochs)
+runs/<name>-<n>/imported.yaml    only in runs made by `translate import`: which networks came from
+                                 which reference checkpoint, and the directions that have a generator
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from translate.errors import UserError
 CONFIG_FILE = "config.yaml"
 LATEST_DIR = "checkpoints/latest"
 EPOCHS_DIR = "checkpoints/epochs"
+IMPORTED_FILE = "imported.yaml"
 
 
 def new_run_dir(project: str | Path, name: str) -> Path:
@@ -63,14 +66,31 @@ class LoadedRun:
     model: object
     task: object
 
+    def directions(self) -> list[str]:
+        """The directions this run can translate: CycleGAN both, Pix2Pix AtoB; an imported run
+        only those whose generator was imported."""
+        directions = ["AtoB", "BtoA"] if self.config.model.kind == "cyclegan" else ["AtoB"]
+        imported = self.path / IMPORTED_FILE
+        if imported.is_file():
+            import yaml
+
+            kept = (yaml.safe_load(imported.read_text()) or {}).get("directions") or []
+            directions = [d for d in directions if d in kept]
+        return directions
+
     def generator(self, direction: str = "AtoB"):
         """The bare Keras generator for a direction (CycleGAN has two; Pix2Pix only AtoB)."""
         if direction not in ("AtoB", "BtoA"):
             raise UserError(f"--direction must be AtoB or BtoA (got {direction!r})")
-        if direction == "BtoA" and self.config.model.kind != "cyclegan":
+        if direction not in self.directions():
+            if self.config.model.kind != "cyclegan":
+                raise UserError(
+                    f"{self.path} is a {self.config.model.kind} run with one direction; "
+                    "drop --direction BtoA"
+                )
             raise UserError(
-                f"{self.path} is a {self.config.model.kind} run with one direction; "
-                "drop --direction BtoA"
+                f"{self.path} was imported without the {direction} generator; use --direction "
+                f"{self.directions()[0]} or import it again with both *_net_G_A.pth and *_net_G_B.pth"
             )
         return self.model.generator_for(direction)
 

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from translate.errors import UserError
+from translate.layers import float_dtype
 from translate.losses import gradient_penalty, l1
 from translate.models.base import GANModel, average
 from translate.models.pool import ImagePool
@@ -77,13 +78,13 @@ class CycleGAN(GANModel):
         """Both G at once (one optimizer, as the reference's itertools.chain): fool both D, close
         both cycles, and (lambda_identity > 0) leave images already in the target domain alone."""
         m = self.model_config
-        real_a, real_b = tf.cast(real_a, tf.float32), tf.cast(real_b, tf.float32)
+        real_a, real_b = tf.cast(real_a, float_dtype()), tf.cast(real_b, float_dtype())
         zero = tf.zeros_like(real_a[:, 0, 0, 0])
         with tf.GradientTape() as tape:
-            fake_b = tf.cast(self.G_A(real_a, training=True), tf.float32)
-            rec_a = tf.cast(self.G_B(fake_b, training=True), tf.float32)
-            fake_a = tf.cast(self.G_B(real_b, training=True), tf.float32)
-            rec_b = tf.cast(self.G_A(fake_a, training=True), tf.float32)
+            fake_b = tf.cast(self.G_A(real_a, training=True), float_dtype())
+            rec_a = tf.cast(self.G_B(fake_b, training=True), float_dtype())
+            fake_a = tf.cast(self.G_B(real_b, training=True), float_dtype())
+            rec_b = tf.cast(self.G_A(fake_a, training=True), float_dtype())
             idt_a = idt_b = zero
             if m.lambda_identity > 0:
                 weight = m.lambda_identity
@@ -116,8 +117,8 @@ class CycleGAN(GANModel):
         fake_b = self.fake_B_pool.query(fake_b, self.draw_seed(1))
         fake_a = self.fake_A_pool.query(fake_a, self.draw_seed(2))
         with tf.GradientTape() as tape:
-            loss_a = self.discriminator_loss(self.D_A, tf.cast(real_b, tf.float32), fake_b, 3)
-            loss_b = self.discriminator_loss(self.D_B, tf.cast(real_a, tf.float32), fake_a, 4)
+            loss_a = self.discriminator_loss(self.D_A, tf.cast(real_b, float_dtype()), fake_b, 3)
+            loss_b = self.discriminator_loss(self.D_B, tf.cast(real_a, float_dtype()), fake_a, 4)
             scaled = self.optimizer_D.scale_loss(average(loss_a + loss_b))
         self.minimize(self.optimizer_D, tape, scaled, self.discriminator_variables())
         return {"D_A": tf.reduce_mean(loss_a), "D_B": tf.reduce_mean(loss_b)}

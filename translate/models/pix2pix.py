@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from translate.layers import float_dtype
 from translate.losses import gradient_penalty, l1
 from translate.models.base import GANModel, average, resize_like
 from translate.models.pool import ImagePool
@@ -66,8 +67,8 @@ class Pix2Pix(GANModel):
 
     def pair(self, real_a, image_b):
         """D's input: the condition at the output's size, then the (real or fake) output."""
-        image_b = tf.cast(image_b, tf.float32)
-        return tf.concat([resize_like(tf.cast(real_a, tf.float32), image_b), image_b], axis=-1)
+        image_b = tf.cast(image_b, float_dtype())
+        return tf.concat([resize_like(tf.cast(real_a, float_dtype()), image_b), image_b], axis=-1)
 
     def update_discriminator(self, real_a, real_b, fake_b) -> dict:
         """D learns real pairs -> real, fake pairs -> fake; its loss is halved (the reference)."""
@@ -90,10 +91,10 @@ class Pix2Pix(GANModel):
         """One step of the reference's optimize_parameters: forward G, update D, then update G
         against the updated D with GAN + lambda_L1 * L1."""
         real_a, real_b = data
-        real_b = tf.cast(real_b, tf.float32)
+        real_b = tf.cast(real_b, float_dtype())
         lambda_gan = self.model_config.lambda_gan
         with tf.GradientTape() as tape:
-            fake_b = tf.cast(self.G(real_a, training=True), tf.float32)
+            fake_b = tf.cast(self.G(real_a, training=True), float_dtype())
             loss_l1 = l1(fake_b, real_b) * self.model_config.lambda_L1
             losses = {"G_L1": tf.reduce_mean(loss_l1)}
             loss = loss_l1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from translate.layers import uses_bias
+from translate.layers import LeakyReLU, float_dtype, reference_uses_bias
 from translate.networks.blocks import ConvFactory, norm
 
 
@@ -18,19 +18,19 @@ def nlayer_discriminator(
 ) -> keras.Model:
     """PatchGAN: n stride-2 convs, one stride-1 conv, then a 1-channel map of real/fake logits."""
     f = ConvFactory(init)
-    bias = uses_bias(norm_kind)
+    bias = reference_uses_bias(norm_kind)
     inputs = keras.Input((None, None, input_channels), name="image")
-    x = keras.layers.LeakyReLU(0.2)(f.conv(inputs, ndf, 4, stride=2, pad=1, name="conv0"))
+    x = LeakyReLU(0.2)(f.conv(inputs, ndf, 4, stride=2, pad=1, name="conv0"))
     mult = 1
     for n in range(1, n_layers):
         mult = min(2**n, 8)
         x = f.conv(x, ndf * mult, 4, stride=2, pad=1, bias=bias, name=f"conv{n}")
-        x = keras.layers.LeakyReLU(0.2)(norm(x, norm_kind))
+        x = LeakyReLU(0.2)(norm(x, norm_kind))
     mult = min(2**n_layers, 8)
     x = f.conv(x, ndf * mult, 4, stride=1, pad=1, bias=bias, name=f"conv{n_layers}")
-    x = keras.layers.LeakyReLU(0.2)(norm(x, norm_kind))
+    x = LeakyReLU(0.2)(norm(x, norm_kind))
     x = f.conv(x, 1, 4, stride=1, pad=1, name="logits")
-    outputs = keras.layers.Activation("linear", dtype="float32", name="patch_logits")(x)
+    outputs = keras.layers.Activation("linear", dtype=float_dtype(), name="patch_logits")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -43,11 +43,11 @@ def pixel_discriminator(
 ) -> keras.Model:
     """1x1 PixelGAN: judges each pixel's colour alone."""
     f = ConvFactory(init)
-    bias = uses_bias(norm_kind)
+    bias = reference_uses_bias(norm_kind)
     inputs = keras.Input((None, None, input_channels), name="image")
-    x = keras.layers.LeakyReLU(0.2)(f.conv(inputs, ndf, 1, name="conv0"))
+    x = LeakyReLU(0.2)(f.conv(inputs, ndf, 1, name="conv0"))
     x = f.conv(x, ndf * 2, 1, bias=bias, name="conv1")
-    x = keras.layers.LeakyReLU(0.2)(norm(x, norm_kind))
+    x = LeakyReLU(0.2)(norm(x, norm_kind))
     x = f.conv(x, 1, 1, bias=bias, name="logits")
-    outputs = keras.layers.Activation("linear", dtype="float32", name="pixel_logits")(x)
+    outputs = keras.layers.Activation("linear", dtype=float_dtype(), name="pixel_logits")(x)
     return keras.Model(inputs, outputs, name=name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import keras
 
-from translate.layers import uses_bias
+from translate.layers import LeakyReLU, float_dtype, reference_uses_bias
 from translate.networks.blocks import ConvFactory, norm
 
 
@@ -23,7 +23,7 @@ def resnet_generator(
 ) -> keras.Model:
     """Johnson et al.'s ResNet: c7s1-ngf, two stride-2 downs, n residual blocks, two ups, c7s1."""
     f = ConvFactory(init)
-    bias = uses_bias(norm_kind)
+    bias = reference_uses_bias(norm_kind)
     inputs = keras.Input((None, None, input_channels), name="image")
     x = f.conv(inputs, ngf, 7, pad=3, reflect=True, bias=bias, name="stem_conv")
     x = keras.layers.ReLU()(norm(x, norm_kind))
@@ -42,8 +42,8 @@ def resnet_generator(
         x = f.up3(x, ngf * 2 ** (1 - i), bias=bias, name=f"up{i}_convT")
         x = keras.layers.ReLU()(norm(x, norm_kind))
     x = f.conv(x, output_channels, 7, pad=3, reflect=True, bias=True, name="head_conv")
-    # tanh in float32 keeps outputs exact under mixed precision.
-    outputs = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
+    # tanh in float32 keeps outputs exact under mixed precision (float_dtype).
+    outputs = keras.layers.Activation("tanh", dtype=float_dtype(), name="tanh")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -66,7 +66,7 @@ def unet_generator(
     if num_downs < 5:
         raise ValueError("a U-Net needs num_downs >= 5 (the reference's smallest has 7)")
     f = ConvFactory(init)
-    bias = uses_bias(norm_kind)
+    bias = reference_uses_bias(norm_kind)
     # (outer, inner) channels per level, outermost first; the outermost outer is the image.
     plan = [(ngf, ngf * 2), (ngf * 2, ngf * 4), (ngf * 4, ngf * 8)]
     plan += [(ngf * 8, ngf * 8)] * (num_downs - 5) + [(ngf * 8, ngf * 8)]
@@ -75,7 +75,7 @@ def unet_generator(
         """Block i (0 = just inside the outermost); x has plan[i][0] channels."""
         outer, inner = plan[i]
         innermost = i == len(plan) - 1
-        skip = keras.layers.LeakyReLU(0.2)(x)
+        skip = LeakyReLU(0.2)(x)
         d = f.down4(skip, inner, bias=bias, name=f"down{i + 1}_conv")
         if not innermost:
             d = level(norm(d, norm_kind), i + 1)
@@ -89,5 +89,5 @@ def unet_generator(
     x = f.down4(inputs, ngf, bias=bias, name="down0_conv")
     x = level(x, 0)
     x = f.up4(keras.layers.ReLU()(x), output_channels, bias=True, name="up0_convT")
-    outputs = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
+    outputs = keras.layers.Activation("tanh", dtype=float_dtype(), name="tanh")(x)
     return keras.Model(inputs, outputs, name=name)
