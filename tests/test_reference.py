@@ -118,6 +118,22 @@ def test_a_checkpoint_that_does_not_fit_names_the_tensor(reference):
         convert.load_state_dict(unet, state, "unet_128", "instance")
 
 
+def test_published_checkpoints_layouts_load(reference):
+    """What old published models carry: DataParallel's `module.` prefix, PyTorch < 0.4's
+    instance-norm running statistics, no num_batches_tracked; a dropout generator's names."""
+    theirs, ours, layout = build_pair(reference, "resnet_6blocks", "instance", ngf=8, dropout=True)
+    state = {f"module.{k}": v for k, v in theirs.state_dict().items()}
+    state["module.model.2.running_mean"] = torch.zeros(8)
+    state["module.model.2.running_var"] = torch.ones(8)
+    assert convert.resnet_dropout(state)
+    fresh = build_generator("resnet_6blocks", 3, 3, ngf=8, dropout=True)
+    convert.load_state_dict(fresh, state, **layout)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype("float32")
+    np.testing.assert_array_equal(fresh(x).numpy(), ours(x).numpy())
+    assert not convert.resnet_dropout(build_pair(reference, "resnet_6blocks", "batch", 8)[0]
+                                      .state_dict())
+
+
 @pytest.mark.parametrize("dtype, atol", [("float32", 1e-7), ("float64", 1e-10)])
 def test_adam_steps_are_torchs(dtype, atol):
     """PyTorch's epsilon placement: with gradients near epsilon, Keras's Adam moves elsewhere.
