@@ -383,3 +383,49 @@ def test_a_paired_model_prefers_side_by_side_pairs_over_a_and_b_folders(tmp_path
         cv2.imwrite(str(tmp_path / name / "1.png"), np.zeros((*size, 3), np.uint8))
     assert detect_layout(tmp_path) == "unaligned"
     assert detect_layout(tmp_path, paired=True) == "aligned"
+
+
+def test_several_crops_per_photo_with_rotations_resume_exactly(tmp_path):
+    """Super-resolution patches: each photo decoded once for K crops, an epoch K x the photos,
+    `skip` landing mid-photo, and flips plus 90-degree turns (all eight orientations)."""
+    folder = tmp_path / "photos"
+    write_folder(folder, [noise(i, 48, 64) for i in range(3)])
+    spec = resolve_dataset(folder, layout="single")
+    config = DataConfig(preprocess="crop", crop_size=16, batch_size=2, crops_per_image=4,
+                        rotate=True)
+    assert count_examples(spec, "train", config) == 12
+    run = batches(make_dataset(spec, "train", config, seed=3, repeat=True), 12)
+    assert run[0].shape == (2, 16, 16, 3)
+    crops = np.concatenate(run)
+    photos = [noise(i, 48, 64) / 127.5 - 1.0 for i in range(3)]
+
+    def source(crop):  # which photo a crop (in any of the 8 orientations) was cut from
+        for k, photo in enumerate(photos):
+            for turned in (np.rot90(crop, t) for t in range(4)):
+                for candidate in (turned, turned[:, ::-1]):
+                    windows = np.lib.stride_tricks.sliding_window_view(photo, (16, 16, 3))
+                    if np.any(np.all(np.abs(windows - candidate) < 1e-5, axis=(-3, -2, -1))):
+                        return k
+        return None
+
+    sources = [source(c) for c in crops[:12]]
+    assert None not in sources
+    assert [sources[i] == sources[i - i % 4] for i in range(12)] == [True] * 12  # 4 per photo
+    assert sorted(sources) == [0] * 4 + [1] * 4 + [2] * 4  # each photo once per epoch
+    resumed = batches(make_dataset(spec, "train", config, seed=3, repeat=True, skip=3), 3)
+    for x, y in zip(run[3:6], resumed, strict=True):
+        np.testing.assert_array_equal(x, y)
+    with pytest.raises(UserError, match="data.crops_per_image=0: must be 1, or more"):
+        make_dataset(spec, "train", DataConfig(crops_per_image=0), seed=0)
+
+
+def test_plain_subfolders_are_one_training_set_and_small_photos_are_left_out(tmp_path):
+    """A photo collection such as sr291 (T91/ + BSD200/): one train split; for full-resolution
+    crops the photos smaller than the crop are left out (with one warning), not an error."""
+    write_folder(tmp_path / "sr" / "T91", [noise(i, 40, 40) for i in range(3)])
+    write_folder(tmp_path / "sr" / "BSD", [noise(i, 20, 40) for i in range(2)])
+    spec = resolve_dataset(tmp_path / "sr")
+    assert spec.layout == "single" and spec.splits == ["train"]
+    config = DataConfig(preprocess="crop", crop_size=32, batch_size=1)
+    assert count_examples(spec, "train", config) == 3
+    assert len(batches(make_dataset(spec, "train", config, seed=0))) == 3

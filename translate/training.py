@@ -151,6 +151,8 @@ def _sample_batch(spec, config, task):
     data = dataclasses.replace(
         config.data,
         flip=False,
+        rotate=False,
+        crops_per_image=1,
         augment=[],
         preprocess="resize_and_crop",
         load_size=config.data.crop_size,

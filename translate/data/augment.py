@@ -54,6 +54,11 @@ def preprocess(image, seed, config):
         image = tf.image.stateless_random_flip_left_right(
             image, seed=tf.random.experimental.stateless_fold_in(seed, 1)
         )
+    if config.rotate:
+        turns = tf.random.stateless_uniform(
+            [], tf.random.experimental.stateless_fold_in(seed, 2), 0, 4, dtype=tf.int32
+        )
+        image = tf.image.rot90(image, turns)
     return image
 
 

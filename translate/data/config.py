@@ -13,6 +13,10 @@ class DataConfig:
     mapping with the transform's class name and its keyword arguments, e.g.
     `[{"name": "ColorJitter", "p": 0.5, "brightness": 0.2}, {"name": "GaussNoise"}]`.
     Paired data gets the identical transform on A and B.
+
+    `crops_per_image` > 1 decodes each photo once for several patches (super-resolution trains
+    on small crops of large photos, where decoding would otherwise bound the step); an epoch then
+    holds that many examples per image.
     """
 
     dataset: str = ""  # a dataset card name (translate datasets list) or a folder
@@ -22,6 +26,8 @@ class DataConfig:
     crop_size: int = 256
     preprocess: str = "resize_and_crop"  # resize_and_crop|crop|scale_width|scale_width_and_crop|none
     flip: bool = True
+    rotate: bool = False  # random 90-degree turns too (square crops; super-resolution patches)
+    crops_per_image: int = 1  # crop modes: this many random crops of each decoded image, in turn
     batch_size: int = 1
     augment: list = field(default_factory=list)
     serial_batches: bool = False  # unaligned: B in order with A instead of at random; no shuffle

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from translate.data.augment import PREPROCESS_MODES, Augmenter, preprocess, resize
-from translate.data.sources import DatasetSpec, ImageInfo, limited
+from translate.data.sources import DatasetSpec, ImageInfo, usable
 from translate.errors import UserError
 
 
@@ -23,6 +23,15 @@ def _check_config(config) -> None:
         )
     if config.channels not in (1, 3):
         raise UserError(f"data.channels must be 1 or 3 (got {config.channels})")
+    if config.crops_per_image < 1 or (
+        config.crops_per_image > 1 and not config.preprocess.endswith("crop")
+    ):
+        raise UserError(
+            f"data.crops_per_image={config.crops_per_image}: must be 1, or more with a crop "
+            "preprocess (crop, resize_and_crop, scale_width_and_crop)"
+        )
+    if config.rotate and not config.preprocess.endswith("crop"):
+        raise UserError("data.rotate turns square crops: use it with a crop preprocess")
     if config.preprocess in ("resize_and_crop", "scale_width_and_crop") and (
         config.load_size < config.crop_size
     ):
@@ -121,9 +130,15 @@ def make_dataset(
     without decoding them (equal to `.skip(skip)` unless a file failed to decode on the way).
     """
     _check_config(config)
-    infos = {d: limited(items, config.max_items) for d, items in spec.checked(split).domains.items()}
+    infos = usable(spec, split, config)
     _check_sizes(spec, infos, config)
     channels = config.channels
+    crops = config.crops_per_image
+    if crops > 1 and spec.layout != "single":
+        raise UserError(
+            f"data.crops_per_image={crops} takes several crops of single images; dataset "
+            f"{spec.root} is {spec.layout}: set data.crops_per_image=1"
+        )
     ordered = config.serial_batches or not shuffle
     augmenter = None
     if config.augment:
@@ -197,11 +212,17 @@ def make_dataset(
         image_table = table("image")
         n = len(infos["image"])
 
-        def element(index, seed):
-            image = preprocess(load(image_table, index), fold(seed, 2), config)
+        def one_crop(image, seed):
+            image = preprocess(image, seed, config)
             if augmenter:
                 image = augmenter.tf_apply(fold(seed, 4), image)
             return to_float(image)
+
+        def element(index, seed):
+            image = load(image_table, index)
+            if crops == 1:
+                return one_crop(image, fold(seed, 2))
+            return tf.stack([one_crop(image, fold(fold(seed, 2), k)) for k in range(crops)])
 
     def directed(index, seed):
         out = element(index, seed)
@@ -209,9 +230,12 @@ def make_dataset(
             out = (out[1], out[0])
         return out
 
-    ds = _index_stream(n, seed, shuffle and not ordered, repeat).skip(skip * config.batch_size)
+    skipped = skip * config.batch_size  # examples; with several crops, whole images then crops
+    ds = _index_stream(n, seed, shuffle and not ordered, repeat).skip(skipped // crops)
     ds = ds.map(directed, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.ignore_errors(log_warning=True)  # a file that breaks only at decode: skip, go on
+    if crops > 1:
+        ds = ds.unbatch().skip(skipped % crops)
     ds = ds.batch(config.batch_size, drop_remainder=repeat, num_parallel_calls=tf.data.AUTOTUNE,
                   deterministic=True)
     options = tf.data.Options()

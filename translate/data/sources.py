@@ -237,10 +237,17 @@ def _list_aligned(root: Path, problems: list[str]) -> dict:
     return splits
 
 
+# Subfolder names taken as splits of a single-layout folder; other subfolders (sr291's T91/ and
+# BSD200/) are parts of one training set.
+SPLIT_NAMES = ("train", "val", "valid", "validation", "test")
+
+
 def _list_single(root: Path) -> dict:
     if images := list_images(root):
         return {"train": {"image": images}}
     if split_dirs := _plain_split_dirs(root):
+        if not set(split_dirs) & set(SPLIT_NAMES):
+            return {"train": {"image": [p for imgs in split_dirs.values() for p in imgs]}}
         return {s: {"image": imgs} for s, imgs in split_dirs.items()}
     if ab_splits := _ab_split_names(_subdirs(root)):  # both domains of unaligned data, by split
         return {s: {"image": list_images(root / f"{s}A") + list_images(root / f"{s}B")}
@@ -433,13 +440,31 @@ def limited(infos: list[ImageInfo], max_items: int) -> list[ImageInfo]:
     return infos[:max_items] if max_items and max_items > 0 else infos
 
 
+_warned: set = set()  # (folder, split, crop) already reported once in this process
+
+
+def usable(spec: DatasetSpec, split: str, config) -> dict[str, list[ImageInfo]]:
+    """The images one epoch reads, per domain: at most data.max_items; of a single folder
+    cropped at full resolution (preprocess crop), those at least crop_size a side (a photo
+    folder such as sr291 has a few smaller ones; they are left out with one warning)."""
+    domains = {d: limited(items, config.max_items) for d, items in spec.checked(split).domains.items()}
+    if spec.layout == "single" and config.preprocess == "crop":
+        images = domains["image"]
+        kept = [i for i in images if min(i.width, i.height) >= config.crop_size]
+        if len(kept) < len(images) and (spec.root, split, config.crop_size) not in _warned:
+            _warned.add((spec.root, split, config.crop_size))
+            log.warning("warning: %s/%s: %d image(s) smaller than data.crop_size=%d left out",
+                        spec.name, split, len(images) - len(kept), config.crop_size)
+        domains["image"] = kept
+    return domains
+
+
 def count_examples(spec: DatasetSpec, split: str, config) -> int:
-    """Examples in one epoch, as the reference's len(): the larger domain for unaligned data."""
-    domains = spec.checked(split).domains
-    sizes = [len(limited(infos, config.max_items)) for infos in domains.values()]
-    if spec.layout == "unaligned":
-        return max(sizes)
-    return min(sizes)
+    """Examples in one epoch, as the reference's len(): the larger domain for unaligned data;
+    a single folder's images times data.crops_per_image."""
+    sizes = [len(infos) for infos in usable(spec, split, config).values()]
+    images = max(sizes) if spec.layout == "unaligned" else min(sizes)
+    return images * (config.crops_per_image if spec.layout == "single" else 1)
 
 
 def size_summary(infos: list[ImageInfo], top: int = 3) -> str:
