@@ -423,7 +423,7 @@ def test_plain_subfolders_are_one_training_set_and_small_photos_are_left_out(tmp
     """A photo collection such as sr291 (T91/ + BSD200/): one train split; for full-resolution
     crops the photos smaller than the crop are left out (with one warning), not an error."""
     write_folder(tmp_path / "sr" / "T91", [noise(i, 40, 40) for i in range(3)])
-    write_folder(tmp_path / "sr" / "BSD", [noise(i, 20, 40) for i in range(2)])
+    write_folder(tmp_path / "sr" / "BSD", [noise(i, 24, 40) for i in range(2)])
     spec = resolve_dataset(tmp_path / "sr")
     assert spec.layout == "single" and spec.splits == ["train"]
     config = DataConfig(preprocess="crop", crop_size=32, batch_size=1)
