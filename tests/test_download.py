@@ -175,3 +175,17 @@ def test_cli_fetches_from_a_card_file_and_unreachable_urls_are_user_errors(serve
     run = CliRunner().invoke(app, ["fetch", str(card)])
     assert isinstance(run.exception, UserError)
     assert "cannot reach http://127.0.0.1:9/gone.zip" in str(run.exception)
+
+
+def test_a_card_without_sha256_is_checked_against_its_first_download(server):
+    """No published checksum: the first complete download's sha256 is recorded, and a later
+    fetch of different bytes from the same URL is refused."""
+    card = card_for(server, "tiny", tiny_zip(), sha256=None)
+    fetch(card, progress=False)
+    recorded = cache_dir() / "downloads" / "tiny.zip.sha256"
+    assert recorded.read_text().strip() == hashlib.sha256(tiny_zip()).hexdigest()
+    server.files["tiny.zip"] = tiny_zip(extra_members=[("tiny/trainA/new.txt", b"changed")])
+    with pytest.raises(UserError, match="checksum mismatch .* the first download recorded in"):
+        fetch(card, force=True, progress=False)
+    assert (cache_dir() / "datasets" / "tiny" / "trainA" / "0.png").is_file()  # old copy kept
+    assert leftovers() == []

@@ -285,13 +285,14 @@ def read_builtin_recipe(name: str) -> dict:
     return yaml.safe_load(text)
 
 
-@pytest.mark.parametrize("name", ["colorization", "superres-x4"])
+@pytest.mark.parametrize("name", ["colorization", "superres-x2", "superres-x3", "superres-x4"])
 def test_task_recipes_fit_their_model(name):
     raw = read_builtin_recipe(name)
     model = {k: v for k, v in raw["model"].items() if k != "lambda_gan"}
     assert check_task_model(TaskConfig(**raw["task"]), ModelConfig(**model)) is None
-    if name == "superres-x4":
-        assert raw["task"]["scale"] == 4 and raw["model"]["netG"] == "edsr"
+    if name.startswith("superres-x"):
+        assert raw["task"]["scale"] == int(name[-1]) and raw["model"]["netG"] == "edsr"
+        assert raw["data"]["dataset"] == "div2k"  # a real SR training set by default
         assert raw["model"]["lambda_gan"] == 0.0  # the PSNR stage: L1 only
         assert raw["data"]["crop_size"] % raw["task"]["scale"] == 0
 

@@ -250,6 +250,12 @@ def evaluate(
             raise UserError(f"--max-images must be at least 1 (got {max_images})")
         items = items[:max_images]
 
+    if task.name == "superres":
+        from translate.metrics.baselines import published_sr_note
+
+        note = published_sr_note(Path(data).resolve().name, getattr(task, "scale", 1))
+        if note:
+            notes.append(note)
     weights = None
     if task.name == "translation":
         try:

@@ -82,7 +82,8 @@ def evaluate(
     data: str = typer.Argument(
         ...,
         help="Folder of test images: HR photos or Set5/Set14 (superres), photos (colorization), "
-        "a dataset folder with <split>/ or <split>A/ + <split>B/ (translation).",
+        "a dataset folder with <split>/ or <split>A/ + <split>B/ (translation); or a dataset "
+        "name (set5, facades, ...).",
     ),
     split: str = typer.Option("test", "--split", help="Split of a translation dataset."),
     direction: str = typer.Option(
@@ -114,7 +115,13 @@ def evaluate(
     from rich.progress import Progress
 
     if not Path(data).is_dir():
-        raise UserError(f"DATA {data}: no such folder")
+        from translate.data.cards import get_card
+
+        if get_card(data) is None:
+            raise UserError(f"DATA {data}: no such folder nor dataset name (translate datasets list)")
+        from translate.data import resolve_dataset
+
+        data = str(resolve_dataset(data).root)  # a dataset card: from the cache, fetched once
     if not Path(source).exists():
         raise UserError(f"SOURCE {source}: no such run directory or SavedModel")
 

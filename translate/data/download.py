@@ -55,8 +55,13 @@ def _progress(enabled: bool):
     )
 
 
-def download(url: str, dest, sha256: str | None = None, progress: bool = True) -> str:
-    """Fetch `url` to `dest` (resuming `dest.part`), check sha256 when given; return the digest."""
+def download(
+    url: str, dest, sha256: str | None = None, progress: bool = True,
+    expected_by: str = "the card says",
+) -> str:
+    """Fetch `url` to `dest` (resuming `dest.part`), check sha256 when given; return the digest.
+
+    expected_by: where sha256 came from, for the error message."""
     from translate import __version__
 
     dest = Path(dest)
@@ -105,7 +110,7 @@ def download(url: str, dest, sha256: str | None = None, progress: bool = True) -
     if sha256 and digest != sha256.lower():
         part.unlink()
         raise UserError(
-            f"{url}: checksum mismatch (got sha256 {digest}, the card says {sha256}); the "
+            f"{url}: checksum mismatch (got sha256 {digest}, {expected_by} {sha256}); the "
             "download was deleted: fix the card's sha256 or the url"
         )
     os.replace(part, dest)

@@ -335,16 +335,24 @@ def fetch(card: Card, force: bool = False, progress: bool = True) -> Path:
             ensure_synthetic(card.generator, target)
         else:
             archive = cache_dir() / "downloads" / archive_name(card.urls[0])
-            if archive.exists() and card.sha256:
+            # A card without a published sha256 trusts its first complete download, whose digest
+            # is kept beside the downloads: every later fetch is checked against it.
+            recorded = archive.with_name(archive.name + ".sha256")
+            expected, expected_by = card.sha256, "the card says"
+            if not expected and recorded.is_file():
+                expected = recorded.read_text().strip()
+                expected_by = f"the first download recorded in {recorded}"
+            if archive.exists() and expected:
                 from translate.data.download import sha256_of
 
-                if sha256_of(archive) != card.sha256:
+                if sha256_of(archive) != expected:
                     archive.unlink()
             if not archive.exists():
                 errors = []
                 for url in card.urls:
                     try:
-                        digest = download(url, archive, card.sha256, progress=progress)
+                        digest = download(url, archive, expected, progress=progress,
+                                          expected_by=expected_by)
                         break
                     except UserError as exc:
                         errors.append(str(exc))
@@ -352,9 +360,11 @@ def fetch(card: Card, force: bool = False, progress: bool = True) -> Path:
                             raise
                 else:
                     raise UserError(errors[-1])
-                if not card.sha256:
-                    log.warning("note: %s has no published sha256; the download's sha256 is %s",
-                                card.name, digest)
+                if not expected:
+                    recorded.write_text(digest + "\n")
+                    log.warning("note: %s has no published sha256; recorded the download's, %s, "
+                                "in %s: later fetches are checked against it",
+                                card.name, digest, recorded)
             extract_archive(archive, target, folder=card.folder)
             archive.unlink()
     except BaseException:

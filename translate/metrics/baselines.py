@@ -13,6 +13,33 @@ import numpy as np
 import tensorflow as tf
 
 
+# Published Y-PSNR (dB) on the benchmark sets, border shaved, as the papers tabulate them (x4:
+# ../shared/data/README.md; bicubic, SRCNN and FSRCNN as in the VDSR and EDSR papers' tables).
+PUBLISHED_SR_PSNR: dict[tuple[str, int], dict[str, float]] = {
+    ("set5", 2): {"bicubic": 33.66, "SRCNN": 36.66, "FSRCNN": 37.00, "VDSR": 37.53,
+                  "EDSR-baseline": 37.99},
+    ("set5", 3): {"bicubic": 30.39, "SRCNN": 32.75, "FSRCNN": 33.16, "VDSR": 33.66,
+                  "EDSR-baseline": 34.37},
+    ("set5", 4): {"bicubic": 28.42, "SRCNN": 30.48, "FSRCNN": 30.71, "VDSR": 31.35,
+                  "EDSR-baseline": 32.09},
+    ("set14", 2): {"bicubic": 30.24, "SRCNN": 32.42, "FSRCNN": 32.63, "VDSR": 33.03,
+                   "EDSR-baseline": 33.57},
+    ("set14", 3): {"bicubic": 27.55, "SRCNN": 29.28, "FSRCNN": 29.43, "VDSR": 29.77,
+                   "EDSR-baseline": 30.28},
+    ("set14", 4): {"bicubic": 26.00, "SRCNN": 27.50, "FSRCNN": 27.59, "VDSR": 28.01,
+                   "EDSR-baseline": 28.58},
+}
+
+
+def published_sr_note(data_name: str, scale: int) -> str | None:
+    """One line of the published figures for a benchmark folder (Set5, Set14) and scale."""
+    figures = PUBLISHED_SR_PSNR.get((data_name.lower(), int(scale)))
+    if not figures:
+        return None
+    listed = ", ".join(f"{name} {value:.2f}" for name, value in figures.items())
+    return f"published Y-PSNR on {data_name} x{scale}: {listed}"
+
+
 def upscale_bicubic(lr, scale: int) -> np.ndarray:
     """A uint8 HxW(xC) image upscaled `scale` times with MATLAB's bicubic kernel, as uint8.
 
