@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-
 # Published Y-PSNR (dB) on the benchmark sets, border shaved, as the papers tabulate them (x4:
 # ../shared/data/README.md; bicubic, SRCNN and FSRCNN as in the VDSR and EDSR papers' tables).
 PUBLISHED_SR_PSNR: dict[tuple[str, int], dict[str, float]] = {
