@@ -387,3 +387,31 @@ def test_cli_refuses_output_equal_to_input_in_one_line(run_dir, photos):
     proc = translate_cli(run_dir, photos, photos)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
     assert "is the input folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_superres_export_upscales_large_photos_in_tiles_as_the_run(tmp_path):
+    """An x4 EDSR run and its export give the same pixels on a photo of an odd size, whole and
+    in tiles (EDSR is norm-free, so tiles blend to the whole image away from nothing)."""
+    from translate.export import export_run
+    from translate.models import build_model
+
+    keras.utils.set_random_seed(0)
+    config = Config(
+        name="sr",
+        model=ModelConfig(kind="pix2pix", netG="edsr", ngf=8, norm="none", lambda_gan=0.0,
+                          pool_size=0, init_type="kaiming"),
+        task=TaskConfig(name="superres", scale=4),
+    )
+    model = build_model(config.model, config.train, scale=4)
+    run = write_run(tmp_path / "sr-1", config, model)
+    export_run(run, tmp_path / "serving", name="sr", warmup=False)
+    photo = smooth_photo(45, 70)
+    whole = load_translator(run)(photo)
+    tiled = load_translator(run, tile=32, tile_overlap=16)(photo)
+    exported = load_translator(tmp_path / "serving" / "sr", tile=32, tile_overlap=16)(photo)
+    assert whole.shape == (180, 280, 3)
+    assert np.abs(whole - photo.repeat(4, 0).repeat(4, 1)).mean() > 1e-3  # not a plain copy
+    np.testing.assert_allclose(tiled, whole, atol=2e-3)
+    # an export clips each tile to [0, 1] before blending, a run after: within a grey level
+    np.testing.assert_allclose(exported, tiled, atol=1 / 255)
+    assert np.mean(np.abs(exported - tiled)) < 1e-6
