@@ -234,10 +234,13 @@ def test_float32_training_differs_from_the_reference_only_by_rounding(tmp_path):
     assert worst < 1e-4
 
 
-def test_floatx_is_restored():
+def test_floatx_is_restored_and_wins_over_a_set_policy():
+    keras.mixed_precision.set_global_policy("float32")  # as a fit earlier in the process does
     with floatx("float64"):
         assert keras.config.floatx() == "float64"
+        assert keras.layers.Dense(1).compute_dtype == "float64"
     assert keras.config.floatx() == "float32"
+    assert keras.config.dtype_policy().name == "float32"
 
 
 @pytest.mark.slow

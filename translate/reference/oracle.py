@@ -27,15 +27,18 @@ _TOP_LEVEL = ("models", "options", "data", "util")
 
 @contextlib.contextmanager
 def floatx(dtype: str):
-    """Keras's default float type set to `dtype` inside the block (float64: beyond rounding)."""
+    """Keras's default float type and dtype policy set to `dtype` inside the block (float64:
+    beyond rounding). The policy too: once set (e.g. by an earlier fit), it overrides floatx."""
     import keras
 
-    saved = keras.config.floatx()
+    saved, saved_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
     try:
         yield
     finally:
         keras.config.set_floatx(saved)
+        keras.config.set_dtype_policy(saved_policy)
 
 
 def require_torch():
