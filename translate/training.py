@@ -28,13 +28,16 @@ def make_strategy(name: str = "auto"):
     if name == "auto":
         if len(gpus) > 1:
             return tf.distribute.MirroredStrategy()
-        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
-    if name == "cpu":
-        return tf.distribute.OneDeviceStrategy("/cpu:0")
+        # One device: TF's default strategy, which places ops on the GPU when there is one.
+        # OneDeviceStrategy made each step of `fit` 1.5x slower on a 2-core CPU (BENCHMARKS.md).
+        return tf.distribute.get_strategy()
+    if name == "cpu":  # GPUs hidden rather than OneDeviceStrategy, for the same reason
+        tf.config.set_visible_devices([], "GPU")
+        return tf.distribute.get_strategy()
     if name == "gpu":
         if not gpus:
             raise UserError("--strategy gpu: no GPU is visible to TensorFlow; use --strategy cpu")
-        return tf.distribute.OneDeviceStrategy("/gpu:0")
+        return tf.distribute.get_strategy()
     if name == "mirrored":
         cpus = int(os.environ.get("TRANSLATE_LOGICAL_CPUS", "0"))
         if not gpus and cpus > 1:  # replicas on one CPU: tests and dry runs of a multi-GPU job
@@ -214,6 +217,7 @@ def fit(
 ) -> Path:
     """Train `config` into a new run directory (or continue `resume`); return the run directory."""
     from rich.console import Console
+    from rich.markup import escape
 
     console = console or Console(stderr=True)
     strategy = make_strategy(config.runtime.strategy)  # before any other TF op
@@ -276,7 +280,11 @@ def fit(
         checkpoint.restore(found).assert_existing_objects_matched()
     position = _Position(model, steps_per_epoch)
     if position.epoch >= total_epochs:
-        console.print(f"{run_dir} already finished its {total_epochs} epochs")
+        console.print(
+            f"{run_dir} already finished its {total_epochs} epochs; to train on, give more: "
+            f"translate fit --resume {run_dir} --epochs N [--epochs-decay M]",
+            markup=False,
+        )
         return run_dir
 
     guard = NaNGuard()
@@ -304,9 +312,12 @@ def fit(
     )
     callbacks.append(bar)
     console.print(
-        f"[bold]{config.name}[/bold]: {config.model.kind} {config.model.netG}, "
-        f"{spec.name} ({spec.layout}), {steps_per_epoch} steps x {total_epochs} epochs, "
-        f"batch {config.data.batch_size} on {strategy.num_replicas_in_sync} replica(s) -> {run_dir}",
+        f"[bold]{escape(config.name)}[/bold]: "
+        + escape(
+            f"{config.model.kind} {config.model.netG}, {spec.name} ({spec.layout}), "
+            f"{steps_per_epoch} steps x {total_epochs} epochs, batch {config.data.batch_size} "
+            f"on {strategy.num_replicas_in_sync} replica(s) -> {run_dir}"
+        ),
         highlight=False,
         soft_wrap=True,
     )
@@ -329,7 +340,7 @@ def fit(
             latest.save(checkpoint_number=position.step)
         console.print(
             f"[yellow]interrupted[/yellow] at step {position.step}; resume with:\n"
-            f"  translate fit --resume {run_dir}",
+            f"  translate fit --resume {escape(str(run_dir))}",
             highlight=False,
         )
         raise SystemExit(130) from None
@@ -344,7 +355,9 @@ def fit(
         shutil.rmtree(write_dir, ignore_errors=True)  # scratch, as the multi-worker guide asks
         return run_dir
     LossesPlot.write(run_dir / "metrics.csv", run_dir / "losses.png")
-    console.print(f"done: {run_dir}  (samples in {run_dir / 'samples'})", highlight=False)
+    console.print(
+        f"done: {run_dir}  (samples in {run_dir / 'samples'})", highlight=False, markup=False
+    )
     return run_dir
 
 
