@@ -249,6 +249,26 @@ def test_single_file_glob_and_formats(photos, tmp_path):
     assert read_image(tmp_path / "glob" / "sub" / "rgba.webp", channels=None).shape[-1] == 4
 
 
+def test_a_glob_does_not_follow_linked_folders(tmp_path):
+    """`in/**/*.png` with a `sub/loop -> ..` link: two inputs, two outputs (it gave 82)."""
+    from translate.inference import list_inputs
+
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.png"):
+        write_image_atomic(folder / name, np.zeros((8, 8, 3), np.uint8))
+    (folder / "sub" / "loop").symlink_to("..", target_is_directory=True)
+    (folder / "sub" / "loop2").symlink_to("../sub", target_is_directory=True)
+    root, files = list_inputs(str(folder / "**" / "*.png"))
+    assert root == folder and files == [folder / "a.png", folder / "sub" / "b.png"]
+    assert list_inputs(str(folder / "[as]*"))[1] == [folder / "a.png"]
+    summary = apply_folder(
+        Translator(negate, TRANSLATION, 4), str(folder / "**" / "*.png"), tmp_path / "out",
+        progress=False,
+    )
+    assert summary.done == 2
+
+
 def test_gray_stays_gray_for_superres():
     class GraySuperres(DoubleSize):
         scale = 1

@@ -189,3 +189,48 @@ def test_a_card_without_sha256_is_checked_against_its_first_download(server):
         fetch(card, force=True, progress=False)
     assert (cache_dir() / "datasets" / "tiny" / "trainA" / "0.png").is_file()  # old copy kept
     assert leftovers() == []
+
+
+@pytest.mark.parametrize("name", ["/abs/path", "../../x", "a/b", ".hidden", ""])
+def test_a_card_name_that_is_not_a_plain_name_is_refused(tmp_path, name):
+    """The name becomes the cache folder: a path there would fill or reuse any folder."""
+    from translate.data.cards import read_card_file
+
+    card = tmp_path / "evil.yaml"
+    card.write_text(f"name: '{name}'\nurl: http://127.0.0.1:9/x.zip\n")
+    with pytest.raises(UserError, match="evil.yaml: .*(not a plain name|needs at least `name:`)"):
+        read_card_file(card)
+    assert not (tmp_path / "abs").exists()
+
+
+@pytest.mark.parametrize("sha", ["0", "000", "'abc'", "0x12"])
+def test_a_malformed_sha256_is_an_error_not_a_silent_skip(tmp_path, sha):
+    from translate.data.cards import read_card_file
+
+    card = tmp_path / "tiny.yaml"
+    card.write_text(f"name: tiny\nurl: http://127.0.0.1:9/x.zip\nsha256: {sha}\n")
+    with pytest.raises(UserError, match="tiny.yaml: sha256 .* is not 64 hex digits"):
+        read_card_file(card)
+
+
+def test_a_truncated_download_without_sha256_is_not_kept_or_recorded(server):
+    """No Content-Length check can catch it and no checksum vouches for it: the archive that
+    does not extract is deleted, nothing is recorded, and the next fetch downloads again."""
+    good = tiny_zip()
+    card = card_for(server, "tiny", good[: len(good) // 2], sha256=None)
+    with pytest.raises(UserError):
+        fetch(card, progress=False)
+    downloads = cache_dir() / "downloads"
+    assert not (downloads / "tiny.zip").exists()
+    assert not (downloads / "tiny.zip.sha256").exists()
+    server.files["tiny.zip"] = good
+    fetch(card, force=True, progress=False)
+    assert (downloads / "tiny.zip.sha256").read_text().strip() == hashlib.sha256(good).hexdigest()
+    assert leftovers() == []
+
+
+@pytest.mark.parametrize("url", ["http://h/a/..", "http://h/a/%2e%2e", "http://h/", "http://h/.."])
+def test_a_url_without_a_file_name_downloads_to_a_plain_file(url):
+    from translate.data.download import archive_name
+
+    assert archive_name(url) == "download"

@@ -24,6 +24,8 @@ from translate.export import (
     export_generators,
     read_export_metadata,
     reflect_pad_to_multiple,
+    warmup_inputs,
+    write_warmup_requests,
 )
 from translate.networks import build_generator
 from translate.tasks import TranslationTask
@@ -85,6 +87,35 @@ def test_layout_version_and_metadata(exported):
     }
     assert (info["scale"], info["size_multiple"]) == (1, MULTIPLE)
     assert json.loads((path / METADATA_FILE).read_text()) == info
+
+
+def test_an_export_is_readable_by_other_users_as_the_umask_allows(exported):
+    """mkdtemp makes 0700 folders: TF Serving running as another user could not read them."""
+    import stat
+
+    from translate.io_utils import _read_umask
+
+    path, umask = exported[0], _read_umask()  # the usual 022: r-x (folders), r (files) for all
+    assert stat.S_IMODE(path.stat().st_mode) == 0o777 & ~umask
+    for item in path.rglob("*"):
+        mode, readable = stat.S_IMODE(item.stat().st_mode), 0o444 & ~umask
+        assert mode & readable == readable, f"{item} is {oct(mode)}"
+
+
+def test_atomic_writes_get_the_umask_permissions_of_a_normal_file(tmp_path):
+    import os
+    import stat
+
+    from translate.io_utils import atomic_write_text
+
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        (tmp_path / "normal.txt").write_text("x")
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {"a.txt": 0o640, "normal.txt": 0o640}
 
 
 def test_refuses_to_overwrite_a_version_and_checks_the_name(exported):
@@ -289,6 +320,30 @@ def test_warmup_requests_are_prediction_logs_that_run(exported, loaded):
         "translate_tensor_AtoB",
         "translate_tensor_BtoA",
     }
+
+
+def test_warmup_records_are_written_without_the_serving_package(tmp_path, monkeypatch):
+    """The README's install has no tensorflow-serving-api: the records are encoded by hand and
+    must be byte for byte what that package's protos give."""
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    from translate.export import prediction_log
+
+    encoded, photo = warmup_inputs(8)
+    for inputs in ({"images": encoded}, {"images": photo}):
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name, request.model_spec.signature_name = "tiny", "translate_AtoB"
+        request.inputs["images"].CopyFrom(tf.make_tensor_proto(inputs["images"]))
+        expected = prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)
+        )
+        ours = prediction_log("tiny", "translate_AtoB", inputs)
+        assert prediction_log_pb2.PredictionLog.FromString(ours) == expected
+        assert ours == expected.SerializeToString(deterministic=True)
+    for name in ("tensorflow_serving", "tensorflow_serving.apis"):
+        monkeypatch.setitem(sys.modules, name, None)  # as on the README's install
+    write_warmup_requests(tmp_path / "warmup", "tiny", {"serving_default": "images"}, 8)
+    assert len(list(tf.data.TFRecordDataset(str(tmp_path / "warmup")))) == 1
 
 
 def test_bad_bytes_give_the_decoder_message_not_a_crash(loaded):

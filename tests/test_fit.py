@@ -43,6 +43,8 @@ def generator_weights(run_dir):
         (["fit", "cyclegan", "/no/such/folder", "--epochs", "1"], "/no/such/folder"),
         (["fit", "pix2pix", "shapes", "--epochs", "1"], "pix2pix needs paired images"),
         (["fit", "cyclegan", "x", "--epochs", "many"], "Invalid value for '--epochs'"),
+        (["fit", "cyclegan", "x", "--steps-per-epoch", "-1"], "train.steps_per_epoch must be >= 1"),
+        (["fit", "cyclegan", "x", "--set", "train.sample_every=0"], "sample_every must be >= 1"),
     ],
 )
 def test_bad_options_print_one_line_and_no_traceback(tmp_path, args, message):
@@ -68,6 +70,23 @@ def test_demo_recipe_trains_end_to_end(tmp_path):
     again = translate("fit", "--recipe", "demo", *TINY, "--epochs", "1", "--epochs-decay", "0",
                       "--steps-per-epoch", "1", "--quiet", cwd=tmp_path)
     assert again.returncode == 0 and (tmp_path / "runs" / "demo-2" / "config.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_a_finished_run_is_extended_with_resume_and_more_epochs(tmp_path):
+    first = translate("fit", "--recipe", "demo", *TINY, "--epochs", "1", "--epochs-decay", "0",
+                      "--steps-per-epoch", "2", "--quiet", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    run = tmp_path / "runs" / "demo-1"
+    again = translate("fit", "--resume", str(run), "--quiet", cwd=tmp_path)
+    assert "already finished its 1 epochs" in again.stderr and "--epochs N" in again.stderr
+    refused = translate("fit", "--resume", str(run), "--lr", "1", cwd=tmp_path)
+    assert refused.returncode == 2 and "--lr cannot change it" in refused.stderr
+    longer = translate("fit", "--resume", str(run), "--epochs", "2", "--quiet", cwd=tmp_path)
+    assert longer.returncode == 0, longer.stderr
+    assert "epoch 2/2" in longer.stderr and "epoch 1/2" not in longer.stderr
+    assert "epochs: 2" in (run / "config.yaml").read_text()
+    assert (run / "samples" / "epoch_002.png").is_file()
 
 
 @pytest.mark.slow

@@ -277,6 +277,15 @@ def test_kid_over_subsets_separates_distributions_and_is_unbiased_for_equal_ones
     assert kid(same_a, other, num_subsets=5, seed=1) == kid(same_a, other, num_subsets=5, seed=1)
 
 
+def test_kid_spread_of_two_equal_sized_sets_is_not_zero():
+    """Two sets of 50 (as `evaluate` on a test split): subsets of the whole sets would be the
+    same rows reordered and report a spread of exactly 0."""
+    a, b = rng.normal(size=(50, 8)), rng.normal(0.3, 1.0, size=(50, 8))
+    result = kid(a, b, num_subsets=30)
+    assert result.std > 0.05 * abs(result.mean) > 0
+    assert kid(a, b, num_subsets=30).mean == pytest.approx(result.mean)
+
+
 # ---------------------------------------------------------------- Inception features
 
 

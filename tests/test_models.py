@@ -370,6 +370,10 @@ def test_fused_adam_takes_keras_adams_steps():
             step(grad)
         results.append([weights.numpy(), optimizer._momentums[0].numpy(),
                         optimizer._velocities[0].numpy()])
+        graph = step.get_concrete_function(grads[0]).graph.as_graph_def()
+        ops = {n.op for n in graph.node} | {n.op for f in graph.library.function for n in f.node_def}
+        # the fused kernel, not a silent fallback to Keras's own update
+        assert ("ResourceApplyAdam" in ops) == isinstance(optimizer, FusedAdam), ops
     assert np.max(np.abs(results[1][0] - start)) > 5e-3  # four steps of lr 2e-3 moved it
     for keras_value, fused_value in zip(*results, strict=True):
         np.testing.assert_allclose(fused_value, keras_value, rtol=1e-5, atol=1e-6)

@@ -193,7 +193,7 @@ class RunProgress(keras.callbacks.Callback):
         else:
             line = summary_line(epoch, total_epochs, logs, seconds, images)
             console = self.progress.console if self.progress else self.console
-            console.print(line, highlight=False, soft_wrap=True)
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
 
     def close(self):
         if self.progress is not None:

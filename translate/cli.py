@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from translate import __version__, import_tensorflow_quietly
 from translate.commands import apply as apply_cmd
@@ -25,8 +26,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-recipes_app = typer.Typer(help="List and show training recipes.", no_args_is_help=True)
+recipes_app = typer.Typer(
+    help="List and show training recipes.", no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 app.add_typer(datasets_cmd.app, name="datasets")
 app.add_typer(recipes_app, name="recipes")
 app.command()(apply_cmd.apply)
@@ -35,6 +40,8 @@ app.command()(evaluate_cmd.evaluate)
 app.command("import")(import_cmd.import_)
 
 err_console = Console(stderr=True)
+# Commands that load TensorFlow; anything else (a typo, `recipes`, `datasets`) answers at once.
+TENSORFLOW_COMMANDS = {"fit", "apply", "export", "evaluate", "import"}
 
 
 def _version_callback(value: bool) -> None:
@@ -60,7 +67,7 @@ def fit(
     data_path: str = typer.Option(None, "--data", help="Dataset name or folder (overrides DATA)."),
     resume: str = typer.Option(None, "--resume", help="Continue the run in this run directory."),
     name: str = typer.Option(None, "--name", help="Run name: runs/<name>-<n>."),
-    project: str = typer.Option(None, "--project", help="Folder of run directories [runs]."),
+    project: str = typer.Option(None, "--project", help="Folder of run directories \\[runs]."),
     epochs: int = typer.Option(None, "--epochs", help="Epochs at the initial learning rate."),
     epochs_decay: int = typer.Option(None, "--epochs-decay", help="Epochs of linear decay to 0."),
     steps_per_epoch: int = typer.Option(None, "--steps-per-epoch", help="Cap the steps of an epoch."),
@@ -81,23 +88,34 @@ def fit(
     """Train a model: `translate fit cyclegan horse2zebra`, `translate fit --recipe demo`."""
     from pathlib import Path
 
-    from translate.config import load_config, merge, parse_set, resolve_config
+    from translate.config import extend_run, merge, parse_set, resolve_config
     from translate.runs import CONFIG_FILE, is_run_dir
 
     progress = "json" if json_lines else "quiet" if quiet else "bar"
+    flat = {
+        ("data", "dataset"): data_path, ("train", "epochs"): epochs,
+        ("train", "epochs_decay"): epochs_decay, ("train", "steps_per_epoch"): steps_per_epoch,
+        ("data", "batch_size"): batch_size, ("train", "lr"): lr,
+        ("data", "direction"): direction, ("model", "netG"): net_g, ("model", "netD"): net_d,
+        ("runtime", "strategy"): strategy, ("runtime", "precision"): precision,
+        ("runtime", "jit"): jit, ("runtime", "seed"): seed, ("runtime", "project"): project,
+    }
     if resume:
         if not is_run_dir(resume):
             raise UserError(f"--resume {resume}: not a run directory (no {CONFIG_FILE})")
-        config = load_config(Path(resume) / CONFIG_FILE)
-    else:
-        flat = {
-            ("data", "dataset"): data_path, ("train", "epochs"): epochs,
-            ("train", "epochs_decay"): epochs_decay, ("train", "steps_per_epoch"): steps_per_epoch,
-            ("data", "batch_size"): batch_size, ("train", "lr"): lr,
-            ("data", "direction"): direction, ("model", "netG"): net_g, ("model", "netD"): net_d,
-            ("runtime", "strategy"): strategy, ("runtime", "precision"): precision,
-            ("runtime", "jit"): jit, ("runtime", "seed"): seed, ("runtime", "project"): project,
+        others = {
+            "MODEL": model, "DATA": data, "--recipe": recipe, "--name": name, "--size": size,
+            "--set": set_, **{f"--{k.replace('_', '-')}": v for (_, k), v in flat.items()},
         }
+        given = [flag for flag, value in others.items() if value not in (None, [])]
+        given = [flag for flag in given if flag not in ("--epochs", "--epochs-decay")]
+        if given:
+            raise UserError(
+                f"--resume continues a run as it was configured; {given[0]} cannot change it "
+                "(only --epochs and --epochs-decay can, to extend it); start a new run instead"
+            )
+        config = extend_run(Path(resume), epochs, epochs_decay)
+    else:
         if size is not None:
             flat[("data", "crop_size")] = size
             flat[("data", "load_size")] = round(size * 286 / 256)
@@ -147,8 +165,8 @@ def main() -> None:
     from typer._click import exceptions as click_exc
 
     argv = sys.argv[1:]
-    if argv and argv[0] != "datasets" and not {"-h", "--help", "--version"} & set(argv):
-        import_tensorflow_quietly()
+    if argv and argv[0] in TENSORFLOW_COMMANDS and not {"-h", "--help", "--version"} & set(argv):
+        import_tensorflow_quietly()  # before Typer: TF's own start-up lines stay quiet
     try:
         rc = app(standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else 0)
@@ -159,7 +177,7 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         err_console.print(
-            f"[red]error:[/red] {exc.format_message()}{hint}", highlight=False, soft_wrap=True
+            f"[red]error:[/red] {escape(exc.format_message() + hint)}", highlight=False, soft_wrap=True
         )
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
@@ -168,7 +186,7 @@ def main() -> None:
         err_console.print("[yellow]interrupted[/yellow]")
         sys.exit(130)
     except UserError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -253,21 +253,51 @@ def validate(config: Config, source: str = "config") -> None:
             raise UserError(
                 f"{source}: {key}={value!r} is not valid; choose one of {', '.join(valid)}"
             )
-    positives = {
-        "train.epochs": t.epochs,
-        "train.lr": t.lr,
-        "train.save_every": t.save_every,
-        "model.ngf": m.ngf,
-        "model.ndf": m.ndf,
-        "data.batch_size": config.data.batch_size,
-        "data.crop_size": config.data.crop_size,
-        "runtime.steps_per_execution": r.steps_per_execution,
+    d = config.data
+    # Every numeric option's range, checked before anything runs: (value, lowest, highest,
+    # whether the lowest itself is allowed). None where a field may be unset.
+    ranges = {
+        "train.epochs": (t.epochs, 1, None),
+        "train.epochs_decay": (t.epochs_decay, 0, None),
+        "train.lr": (t.lr, 0.0, None, False),
+        "train.beta_1": (t.beta_1, 0.0, 1.0),
+        "train.beta_2": (t.beta_2, 0.0, 1.0),
+        "train.steps_per_epoch": (t.steps_per_epoch, 1, None),
+        "train.save_every": (t.save_every, 1, None),
+        "train.sample_every": (t.sample_every, 1, None),
+        "train.num_samples": (t.num_samples, 1, None),
+        "model.ngf": (m.ngf, 1, None),
+        "model.ndf": (m.ndf, 1, None),
+        "model.n_layers_D": (m.n_layers_D, 1, None),
+        "model.init_gain": (m.init_gain, 0.0, None),
+        "model.lambda_L1": (m.lambda_L1, 0.0, None),
+        "model.lambda_gan": (m.lambda_gan, 0.0, None),
+        "model.lambda_A": (m.lambda_A, 0.0, None),
+        "model.lambda_B": (m.lambda_B, 0.0, None),
+        "model.lambda_identity": (m.lambda_identity, 0.0, None),
+        "model.lambda_gp": (m.lambda_gp, 0.0, None),
+        "model.pool_size": (m.pool_size, 0, None),
+        "model.input_channels": (m.input_channels, 1, None),
+        "model.output_channels": (m.output_channels, 1, None),
+        "data.load_size": (d.load_size, 1, None),
+        "data.crop_size": (d.crop_size, 1, None),
+        "data.batch_size": (d.batch_size, 1, None),
+        "data.crops_per_image": (d.crops_per_image, 1, None),
+        "data.max_items": (d.max_items, 0, None),
+        "runtime.steps_per_execution": (r.steps_per_execution, 1, None),
+        "runtime.seed": (r.seed, 0, None),
     }
-    for key, value in positives.items():
-        if value is None or value <= 0:
-            raise UserError(f"{source}: {key} must be positive (got {value})")
-    if t.epochs_decay < 0:
-        raise UserError(f"{source}: train.epochs_decay must be >= 0 (got {t.epochs_decay})")
+    for key, (value, low, high, *closed) in ranges.items():
+        if value is None and key == "train.steps_per_epoch":
+            continue
+        inclusive = closed[0] if closed else True
+        too_low = value is None or (value < low if inclusive else value <= low)
+        if too_low or (high is not None and value >= high):
+            if high is not None:
+                want = f"in [{low}, {high})"
+            else:
+                want = f">= {low}" if inclusive else f"> {low}"
+            raise UserError(f"{source}: {key} must be {want} (got {value})")
     from translate.networks import generator_size_multiple
 
     multiple = generator_size_multiple(m.netG)
@@ -396,6 +426,32 @@ def save_config(config: Config, path) -> None:
     from translate.io_utils import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+def extend_run(run_dir, epochs: int | None = None, epochs_decay: int | None = None) -> Config:
+    """A run's config for `fit --resume`, with more (or fewer) epochs when asked.
+
+    The learning-rate schedule follows the new epochs from the current step on; the run's
+    config file is rewritten so a later resume keeps them.
+    """
+    import dataclasses
+    from pathlib import Path
+
+    from translate.runs import CONFIG_FILE
+
+    path = Path(run_dir) / CONFIG_FILE
+    config = load_config(path)
+    if epochs is None and epochs_decay is None:
+        return config
+    train = dataclasses.replace(
+        config.train,
+        epochs=config.train.epochs if epochs is None else epochs,
+        epochs_decay=config.train.epochs_decay if epochs_decay is None else epochs_decay,
+    )
+    config = dataclasses.replace(config, train=train)
+    validate(config, "--resume")
+    save_config(config, path)
+    return config
 
 
 def load_config(path) -> Config:

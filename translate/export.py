@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from translate import __version__
 from translate.errors import UserError
+from translate.io_utils import publish_mode
 
 DIRECTIONS = ("AtoB", "BtoA")
 PHOTO_CHANNELS = 3  # clients send and get RGB photos, whatever the model's own space is
@@ -167,16 +168,33 @@ def _check_target(output_base: Path, name: str, version: int | None) -> Path:
     return model_dir
 
 
-def _serving_apis():
-    """The TF Serving protos (optional dependency), or a one-line UserError saying what to do."""
-    try:
-        from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
-    except ImportError:
-        raise UserError(
-            "the TF Serving warm-up file needs the tensorflow-serving-api package: "
-            "pip install 'image-translate[serving]' (or export with --no-warmup)"
-        ) from None
-    return predict_pb2, prediction_log_pb2
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (wire type 2): tag, length, bytes."""
+
+    def varint(value: int) -> bytes:
+        out = bytearray()
+        while True:
+            byte, value = value & 0x7F, value >> 7
+            out.append(byte | (0x80 if value else 0))
+            if not value:
+                return bytes(out)
+
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def prediction_log(model_name: str, signature: str, inputs: dict[str, tf.Tensor]) -> bytes:
+    """A serialized tensorflow.serving.PredictionLog holding one PredictRequest.
+
+    Written field by field (PredictionLog.predict_log = 6, PredictLog.request = 1,
+    PredictRequest.model_spec = 1 and inputs = 2, ModelSpec.name = 1 and signature_name = 3) so
+    that an export needs no tensorflow-serving-api; the tests parse it with that package.
+    """
+    spec = _field(1, model_name.encode()) + _field(3, signature.encode())
+    request = _field(1, spec)
+    for key, value in inputs.items():
+        entry = _field(1, key.encode()) + _field(2, tf.make_tensor_proto(value).SerializeToString())
+        request += _field(2, entry)
+    return _field(6, _field(1, request))
 
 
 def warmup_inputs(size_multiple: int) -> tuple[np.ndarray, np.ndarray]:
@@ -195,21 +213,12 @@ def write_warmup_requests(
 
     signatures maps a signature name to its input kind, "images" or "tensor".
     """
-    predict_pb2, prediction_log_pb2 = _serving_apis()
     encoded, photo = warmup_inputs(size_multiple)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
         for signature, kind in signatures.items():
-            request = predict_pb2.PredictRequest()
-            request.model_spec.name = model_name
-            request.model_spec.signature_name = signature
-            request.inputs["images"].CopyFrom(
-                tf.make_tensor_proto(encoded if kind == "images" else photo)
-            )
-            log = prediction_log_pb2.PredictionLog(
-                predict_log=prediction_log_pb2.PredictLog(request=request)
-            )
-            writer.write(log.SerializeToString())
+            images = encoded if kind == "images" else photo
+            writer.write(prediction_log(model_name, signature, {"images": images}))
 
 
 def _named_output(fn, name: str):
@@ -271,8 +280,6 @@ def export_generators(
         raise ValueError(f"size_multiple must be >= 1 (got {size_multiple})")
     output_base = Path(output_base)
     model_dir = _check_target(output_base, name, version)
-    if warmup:
-        _serving_apis()  # fail before the slow part, not after
     directions = [d for d in DIRECTIONS if d in generators]
     default = "AtoB" if "AtoB" in generators else directions[0]
 
@@ -301,6 +308,7 @@ def export_generators(
         }
         (staging / METADATA_FILE).parent.mkdir(parents=True, exist_ok=True)
         (staging / METADATA_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        publish_mode(staging, directory=True)
         return _publish(staging, model_dir, version)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

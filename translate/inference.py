@@ -381,6 +381,16 @@ def _is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
+def _through_link(path: Path, root: Path) -> bool:
+    """Whether a folder between `root` and `path` is a symbolic link."""
+    folder = path.parent
+    while folder != root and folder != folder.parent:
+        if folder.is_symlink():
+            return True
+        folder = folder.parent
+    return False
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -393,8 +403,6 @@ def list_inputs(
     Files under `exclude` (the output folder, when it sits inside the input) are left out, and
     so are hidden files (half-written temporaries among them).
     """
-    import glob
-
     text = str(input_arg)
     path = Path(text)
     exclude = exclude.resolve() if exclude is not None else None
@@ -406,11 +414,16 @@ def list_inputs(
         root = path
         what = f"folder {path}" + ("" if recursive else " (add --recursive for subfolders)")
     elif any(c in text for c in GLOB_CHARS):
-        files = [Path(p) for p in glob.glob(text, recursive=True)]
-        files = [p for p in files if p.is_file() and not p.name.startswith(".")]
         parts = Path(text).parts  # the root is the folder before the first wildcard
         cut = next(i for i, part in enumerate(parts) if any(c in part for c in GLOB_CHARS))
         root = Path(*parts[:cut]) if cut else Path(".")
+        pattern = str(Path(*parts[cut:]))
+        # Matched below the root without entering linked folders, as a folder with --recursive:
+        # a `loop -> ..` link must not multiply (or endlessly nest) the inputs.
+        files = [
+            p for p in (root.glob(pattern) if root.is_dir() else [])
+            if p.is_file() and not p.name.startswith(".") and not _through_link(p, root)
+        ]
         what = f"pattern {text!r}"
     else:
         raise UserError(f"INPUT {text}: no such file, folder or matching glob")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from translate.errors import UserError
 
@@ -20,7 +21,7 @@ def apply(
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Include subfolders."),
     fmt: str = typer.Option("png", "--format", "-f", help="Output format: png, jpg or webp."),
     quality: int = typer.Option(None, "--quality", help="jpg/webp quality 1-100 [95]."),
-    epoch: int = typer.Option(None, "--epoch", help="Use the checkpoint of epoch K [latest]."),
+    epoch: int = typer.Option(None, "--epoch", help="Use the checkpoint of epoch K \\[latest]."),
     direction: str = typer.Option("AtoB", "--direction", help="AtoB or BtoA (CycleGAN)."),
     tile: int = typer.Option(
         None,
@@ -34,7 +35,7 @@ def apply(
     compare: bool = typer.Option(
         False, "--compare", help="Also write input|output images and an index.html gallery."
     ),
-    workers: int = typer.Option(None, "--workers", help="Decode/encode threads [min(4, CPUs)]."),
+    workers: int = typer.Option(None, "--workers", help="Decode/encode threads \\[min(4, CPUs)]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Translate images: `translate apply runs/horse2zebra-1 photos/ zebras/ --recursive`.
@@ -89,17 +90,19 @@ def apply(
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     for path, reason in summary.failed:
         console.print(
-            f"[red]failed:[/red] {reason if str(path) in reason else f'{path}: {reason}'}"
+            "[red]failed:[/red] "
+            + escape(reason if str(path) in reason else f"{path}: {reason}")
         )
     rate = f" ({summary.images_per_second:.2f} images/s)" if summary.done else ""
     hint = " (outputs exist; --overwrite redoes them)" if summary.skipped else ""
     console.print(
         f"done {summary.done}, skipped {summary.skipped}{hint}, "
-        f"failed {len(summary.failed)}{rate} -> {summary.output}"
+        f"failed {len(summary.failed)}{rate} -> {summary.output}",
+        markup=False,
     )
     if translator.fallbacks:
         console.print(f"{translator.fallbacks} batch(es) did not fit in memory and ran in tiles")
     if summary.gallery is not None:
-        console.print(f"gallery: {summary.gallery}")
+        console.print(f"gallery: {summary.gallery}", markup=False)
     if summary.failed:
         raise typer.Exit(1)

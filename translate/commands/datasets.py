@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from translate.errors import UserError
 
-app = typer.Typer(help="List, fetch and inspect datasets.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, fetch and inspect datasets.", no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
 def _human(n: int | None) -> str:
@@ -57,7 +61,7 @@ def datasets_list() -> None:
     console = Console()
     console.print(table)
     console.print(f"cache: {cache_dir() / 'datasets'} (set TRANSLATE_HOME to move it)",
-                  highlight=False)
+                  highlight=False, markup=False)
 
 
 @app.command("fetch")
@@ -91,16 +95,19 @@ def datasets_info(
     if not Path(dataset).expanduser().is_dir():
         card = _card(dataset)
         if not card.is_cached and not card.generator:
-            console.print(f"[bold]{card.name}[/bold] ({card.layout}, {card.task}): "
-                          f"{card.description}", highlight=False)
+            console.print(f"[bold]{escape(card.name)}[/bold] "
+                          + escape(f"({card.layout}, {card.task}): {card.description}"),
+                          highlight=False)
             console.print(f"url: {', '.join(card.urls)}\nsha256: {card.sha256 or 'not published'}"
-                          f"\nnot cached: `translate datasets fetch {card.name}`", highlight=False)
+                          f"\nnot cached: `translate datasets fetch {card.name}`",
+                          highlight=False, markup=False)
             return
     spec = resolve_dataset(dataset, layout=layout)
-    console.print(f"[bold]{spec.name}[/bold]: {spec.root} (layout {spec.layout})", highlight=False)
+    console.print(f"[bold]{escape(spec.name)}[/bold]: "
+                  + escape(f"{spec.root} (layout {spec.layout})"), highlight=False)
     if spec.card is not None:
         console.print(f"{spec.card.description} ({spec.card.task}, suggested direction "
-                      f"{spec.card.direction})", highlight=False)
+                      f"{spec.card.direction})", highlight=False, markup=False)
     table = Table("split", "domain", "images", "sizes", "skipped")
     problems = list(spec.problems)
     for split in spec.splits:
@@ -119,4 +126,4 @@ def datasets_info(
     console.print(table)
     console.print("problems: none" if not problems else "problems:", highlight=False)
     for problem in problems:
-        console.print(f"  {problem}", highlight=False, soft_wrap=True)
+        console.print(f"  {problem}", highlight=False, soft_wrap=True, markup=False)

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from translate.errors import UserError
 
@@ -60,7 +61,7 @@ def _print_table(report: dict) -> None:
     console = Console()
     console.print(table)
     for note in report["notes"]:
-        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
 
 
 def _directions(source: str, direction: str | None) -> tuple[str, str]:

@@ -9,17 +9,17 @@ import typer
 def import_(
     checkpoints: list[str] = typer.Argument(
         ..., help="The reference's .pth files: latest_net_G_A.pth latest_net_G_B.pth [D_A, D_B], "
-        "latest_net_G.pth [latest_net_D.pth], or one published generator (horse2zebra.pth)."
+        "latest_net_G.pth \\[latest_net_D.pth], or one published generator (horse2zebra.pth)."
     ),
     model: str = typer.Option(..., "--model", help="cyclegan or pix2pix (the reference's "
                               "cycle_gan/test or pix2pix)."),
-    net_g: str = typer.Option(None, "--netG", help="Generator architecture [the model's default]."),
-    norm: str = typer.Option(None, "--norm", help="instance, batch or none [the model's default]."),
+    net_g: str = typer.Option(None, "--netG", help="Generator architecture \\[the model's default]."),
+    norm: str = typer.Option(None, "--norm", help="instance, batch or none \\[the model's default]."),
     direction: str = typer.Option(
         "AtoB", "--direction", help="pix2pix: as trained. A single CycleGAN generator: AtoB is "
         "G_A, BtoA is G_B."
     ),
-    name: str = typer.Option(None, "--name", help="Run name [the checkpoints' folder name]."),
+    name: str = typer.Option(None, "--name", help="Run name \\[the checkpoints' folder name]."),
     project: str = typer.Option("runs", "--project", help="Folder of run directories."),
     data: str = typer.Option(None, "--data", help="Dataset to continue training on (fit --resume)."),
     set_: list[str] = typer.Option(None, "--set", help="Any other option: section.key=value."),

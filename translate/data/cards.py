@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from translate.errors import UserError
 
 CARD_PACKAGE = "translate.dataset_cards"
+CARD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a plain name: it becomes a cache folder
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def cache_dir() -> Path:
@@ -54,10 +57,22 @@ def card_from_dict(raw: dict, source: str) -> Card:
     urls = (url,) if isinstance(url, str) else tuple(url)
     if not urls and not raw.get("generator"):
         raise UserError(f"{source}: dataset card {raw['name']!r} has no `url:`")
+    name = raw["name"]
+    if not isinstance(name, str) or not CARD_NAME.fullmatch(name):
+        raise UserError(
+            f"{source}: dataset card name {name!r} is not a plain name (letters, digits, '.', "
+            "'_', '-'; no slashes): it names the cache folder"
+        )
     values = {k: v for k, v in raw.items() if k in known}
     values["splits"] = tuple(raw.get("splits") or ())
-    if values.get("sha256"):
-        values["sha256"] = str(values["sha256"]).lower()
+    if values.get("sha256") is not None:
+        sha = str(values["sha256"]).lower()
+        if not SHA256.fullmatch(sha):
+            raise UserError(
+                f"{source}: sha256 {values['sha256']!r} is not 64 hex digits; quote the checksum "
+                "in the card, or remove the line to record the first download's"
+            )
+        values["sha256"] = sha
     extra = {k: v for k, v in raw.items() if k not in known and k not in ("url", "urls")}
     return Card(urls=urls, extra=extra, **values)
 

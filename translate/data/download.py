@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from translate.errors import UserError
+from translate.io_utils import publish_mode
 
 CHUNK = 1 << 16
 
@@ -180,6 +181,7 @@ def extract_archive(archive, target, folder: str = "") -> Path:
             root = tmp / folder
         elif len(top) == 1 and top[0].is_dir():
             root = top[0]
+        publish_mode(root, directory=True)
         os.replace(root, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -187,4 +189,6 @@ def extract_archive(archive, target, folder: str = "") -> Path:
 
 
 def archive_name(url: str) -> str:
-    return Path(urllib.parse.urlparse(url).path).name or "download"
+    """The file name the download is kept under: the URL's last plain path segment."""
+    name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlparse(url).path)).name
+    return name if name and name not in (".", "..") else "download"

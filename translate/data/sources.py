@@ -320,7 +320,7 @@ def fetch(card: Card, force: bool = False, progress: bool = True) -> Path:
     import shutil
     import tempfile
 
-    from translate.data.download import archive_name, download, extract_archive
+    from translate.data.download import archive_name, download, extract_archive, sha256_of
     from translate.data.synthetic import ensure_synthetic
 
     target = card.cache_path
@@ -335,24 +335,24 @@ def fetch(card: Card, force: bool = False, progress: bool = True) -> Path:
             ensure_synthetic(card.generator, target)
         else:
             archive = cache_dir() / "downloads" / archive_name(card.urls[0])
-            # A card without a published sha256 trusts its first complete download, whose digest
-            # is kept beside the downloads: every later fetch is checked against it.
+            # A card without a published sha256 trusts its first complete download that extracts,
+            # whose digest is kept beside the downloads: every later fetch is checked against it.
             recorded = archive.with_name(archive.name + ".sha256")
+            if force:  # start clean: no partial or unverified download is reused
+                archive.unlink(missing_ok=True)
+                archive.with_name(archive.name + ".part").unlink(missing_ok=True)
             expected, expected_by = card.sha256, "the card says"
             if not expected and recorded.is_file():
                 expected = recorded.read_text().strip()
                 expected_by = f"the first download recorded in {recorded}"
-            if archive.exists() and expected:
-                from translate.data.download import sha256_of
-
-                if sha256_of(archive) != expected:
-                    archive.unlink()
+            if archive.exists() and expected and sha256_of(archive) != expected:
+                archive.unlink()
             if not archive.exists():
                 errors = []
                 for url in card.urls:
                     try:
-                        digest = download(url, archive, expected, progress=progress,
-                                          expected_by=expected_by)
+                        download(url, archive, expected, progress=progress,
+                                 expected_by=expected_by)
                         break
                     except UserError as exc:
                         errors.append(str(exc))
@@ -360,12 +360,18 @@ def fetch(card: Card, force: bool = False, progress: bool = True) -> Path:
                             raise
                 else:
                     raise UserError(errors[-1])
-                if not expected:
-                    recorded.write_text(digest + "\n")
-                    log.warning("note: %s has no published sha256; recorded the download's, %s, "
-                                "in %s: later fetches are checked against it",
-                                card.name, digest, recorded)
-            extract_archive(archive, target, folder=card.folder)
+            try:
+                extract_archive(archive, target, folder=card.folder)
+            except Exception:
+                if not expected:  # nothing vouches for it: a retry downloads it again
+                    archive.unlink(missing_ok=True)
+                raise
+            if not expected:
+                digest = sha256_of(archive)
+                recorded.write_text(digest + "\n")
+                log.warning("note: %s has no published sha256; recorded the download's, %s, "
+                            "in %s: later fetches are checked against it",
+                            card.name, digest, recorded)
             archive.unlink()
     except BaseException:
         if old is not None and not target.exists():

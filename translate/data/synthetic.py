@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from translate.io_utils import publish_mode
+
 SIZE = 64
 COUNTS = {"train": 200, "test": 20}
 GENERATORS = ("shapes", "shapes-paired")
@@ -104,6 +106,7 @@ def ensure_synthetic(kind: str, target, seed: int = 0) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".generating", dir=target.parent))
     try:
         generate(kind, tmp, seed=seed)
+        publish_mode(tmp, directory=True)
         try:
             os.replace(tmp, target)
         except OSError:

@@ -96,13 +96,16 @@ def kid(
 ) -> KID:
     """Kernel Inception Distance: unbiased MMD^2 over `num_subsets` random subsets.
 
-    Each subset draws min(N_a, N_b, max_subset_size) rows of each set without replacement
-    (clean-fid's defaults). Unlike FID it is unbiased, so small sets can be compared.
+    Each subset draws m rows of each set without replacement (clean-fid's defaults), with m =
+    min(max_subset_size, N_a, N_b) for one subset, and at most half the smaller set for several:
+    subsets as large as the sets would be the same rows reordered, every value equal, and the
+    spread 0 whatever the sets. Unlike FID it is unbiased, so small sets can be compared.
     """
     a, b = _features(features_a, "features_a"), _features(features_b, "features_b")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"feature sizes differ: {a.shape[1]} and {b.shape[1]}")
-    m = min(len(a), len(b), max_subset_size)
+    smaller = min(len(a), len(b))
+    m = min(smaller if num_subsets == 1 else max(2, smaller // 2), max_subset_size)
     rng = np.random.default_rng(seed)
     values = [
         _unbiased_mmd2(a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)])

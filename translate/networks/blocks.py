@@ -63,9 +63,12 @@ def framework_convs():
 
 
 def rewrites_apply() -> bool:
-    """Whether the conv rewrites here are traced: they were measured against oneDNN on a CPU (on a
-    GPU cuDNN keeps its own), and framework_convs() turns them off."""
-    return not _framework_convs and not tf.config.list_physical_devices("GPU")
+    """Whether the conv rewrites here are traced: only on a CPU, where they were measured against
+    oneDNN (a GPU keeps cuDNN's, a TPU XLA's), and framework_convs() turns them off."""
+    if _framework_convs:
+        return False
+    accelerators = ("GPU", "TPU")  # a TPU (or GPU) compiles convolutions its own way
+    return not any(tf.config.list_physical_devices(kind) for kind in accelerators)
 
 
 def _gemm_sized(x, max_pixels: int, even: bool = False) -> bool:
