@@ -87,6 +87,8 @@ def test_layout_version_and_metadata(exported):
     }
     assert (info["scale"], info["size_multiple"]) == (1, MULTIPLE)
     assert json.loads((path / METADATA_FILE).read_text()) == info
+    card = (path / "README.md").read_text()  # the model card travels with the export
+    assert "`translate_tensor_BtoA`" in card and "multiple of 4" in card.replace("\n", " ")
 
 
 def test_an_export_is_readable_by_other_users_as_the_umask_allows(exported):

@@ -66,6 +66,8 @@ def test_demo_recipe_trains_end_to_end(tmp_path):
         assert (run / name).is_file(), name
     assert list((run / "logs").rglob("events.out.tfevents.*"))
     assert "epoch 2/2" in result.stderr
+    card = (run / "README.md").read_text()  # the model card
+    assert "# demo" in card and "trained: 2 of 2 epochs" in card and f"translate apply {run}" in card
     # A second run never overwrites the first.
     again = translate("fit", "--recipe", "demo", *TINY, "--epochs", "1", "--epochs-decay", "0",
                       "--steps-per-epoch", "1", "--quiet", cwd=tmp_path)
@@ -127,3 +129,51 @@ def test_pix2pix_trains_on_the_shared_facades(tmp_path, shared_data):
     assert result.returncode == 0, result.stderr
     assert "facades (aligned)" in result.stderr  # train/ A|B pairs win over trainA/ + trainB/
     assert Path(tmp_path / "runs" / "facades-1" / "samples" / "epoch_001.png").is_file()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_progress_keeps_bar_steps_and_eta_with_cyclegans_eight_losses(width):
+    import io
+
+    from rich.console import Console
+
+    from translate.callbacks import RunProgress
+
+    out = io.StringIO()
+    console = Console(file=out, width=width, force_terminal=True, color_system=None)
+    bar = RunProgress(total_steps=2000, start_step=0, steps_per_epoch=100, batch_size=1,
+                      mode="bar", console=console)
+    losses = {k: 0.123456 for k in ("D_A", "D_B", "G_A", "G_B", "cycle_A", "cycle_B", "idt_A",
+                                    "idt_B")}
+    bar.on_train_begin()
+    bar.on_epoch_begin(0)
+    for step in range(37):
+        bar.on_train_batch_end(step, losses)
+    bar.progress.refresh()
+    bar.close()
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())  # cursor moves, line clears
+    lines = [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    assert "tracing the train step" in lines[0]
+    shown = [line for line in lines if "ETA" in line]
+    assert shown and all(len(line) <= width for line in lines)
+    assert "epoch 1 step 37" in shown[-1] and "37/2000" in shown[-1]
+    assert "cycle_B 0.123" in out.getvalue() and "idt_B 0.123" in out.getvalue()
+
+
+def test_a_bar_on_a_pipe_prints_epoch_lines_only():
+    import io
+
+    from rich.console import Console
+
+    from translate.callbacks import RunProgress
+
+    out = io.StringIO()
+    bar = RunProgress(total_steps=4, start_step=0, steps_per_epoch=2, batch_size=1, mode="bar",
+                      console=Console(file=out, width=80))
+    bar.on_epoch_begin(0)
+    bar.on_train_batch_end(0, {"G": 1.0})
+    bar.on_epoch_end(0, {"G": 1.0})
+    assert bar.mode == "quiet" and bar.progress is None
+    assert out.getvalue().splitlines()[-1].startswith("epoch 1/2  G 1.000")

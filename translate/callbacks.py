@@ -115,18 +115,29 @@ def write_grid(rows: list[list], path: Path) -> None:
 
 
 class RunProgress(keras.callbacks.Callback):
-    """A rich bar for the whole run (step, losses, images/s, ETA), one summary line per epoch.
+    """A rich bar for the whole run (step, images/s, ETA; the losses on a line below it, so that
+    CycleGAN's eight fit in 80 columns), one summary line per epoch.
 
-    mode: "bar" (interactive), "quiet" (epoch lines only), "json" (JSON lines for scripts).
+    mode: "bar" (interactive), "quiet" (epoch lines only), "json" (JSON lines for scripts). A
+    bar asked for on a console that is not a terminal (a pipe, a log file) prints as "quiet".
     """
 
     def __init__(self, total_steps, start_step, steps_per_epoch, batch_size, mode, console):
         super().__init__()
         self.total, self.done = total_steps, start_step
         self.steps_per_epoch, self.batch_size = steps_per_epoch, batch_size
+        if mode == "bar" and not console.is_terminal:
+            mode = "quiet"
         self.mode, self.console = mode, console
         self.progress = self.task = None
         self.epoch_start = self.epoch_steps = 0
+        self.traced = False
+
+    def on_train_begin(self, logs=None):
+        if not self.traced and self.mode != "json":
+            self.console.print(
+                "tracing the train step: the first step takes longer", style="dim", markup=False
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start, self.epoch_steps, self.epoch = time.perf_counter(), 0, epoch
@@ -139,37 +150,45 @@ class RunProgress(keras.callbacks.Callback):
                 TimeElapsedColumn,
                 TimeRemainingColumn,
             )
+            from rich.text import Text
 
-            self.progress = Progress(
+            class WithLosses(Progress):
+                def get_renderables(progress):  # noqa: N805 (Rich's hook; self is the callback)
+                    yield progress.make_tasks_table(progress.tasks)
+                    if self.losses:
+                        yield Text(self.losses, style="dim", overflow="fold")
+
+            self.losses = ""
+            self.progress = WithLosses(
                 TextColumn("[bold]{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=16),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
-                TextColumn("{task.fields[losses]}"),
                 console=self.console,
                 transient=False,
             )
             self.progress.start()
             self.task = self.progress.add_task(
-                "fit", total=self.total, completed=self.done, rate="", losses=""
+                "compiling", total=self.total, completed=self.done, rate=""
             )
 
     def on_train_batch_end(self, batch, logs=None):
         self.done += 1
         self.epoch_steps += 1
+        self.traced = True
         if self.progress is not None:
             seconds = time.perf_counter() - self.epoch_start
             rate = self.epoch_steps * self.batch_size / seconds if seconds > 0 else 0.0
-            losses = " ".join(f"{k} {float(v):.3f}" for k, v in sorted((logs or {}).items()))
+            self.losses = "  ".join(f"{k} {float(v):.3f}" for k, v in sorted((logs or {}).items()))
+            step = self.done % self.steps_per_epoch or self.steps_per_epoch
             self.progress.update(
                 self.task,
                 completed=self.done,
-                rate=f"{rate:.2f} img/s",
-                losses=losses,
-                description=f"epoch {self.epoch + 1} step {self.done % self.steps_per_epoch or self.steps_per_epoch}",
+                rate=f"{rate:.1f} img/s",
+                description=f"epoch {self.epoch + 1} step {step}",
             )
 
     def on_epoch_end(self, epoch, logs=None):

@@ -308,6 +308,9 @@ def export_generators(
         }
         (staging / METADATA_FILE).parent.mkdir(parents=True, exist_ok=True)
         (staging / METADATA_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        from translate.model_card import CARD_FILE, export_card
+
+        (staging / CARD_FILE).write_text(export_card(info, info.get("source_run")))
         publish_mode(staging, directory=True)
         return _publish(staging, model_dir, version)
     finally:

@@ -355,6 +355,9 @@ def fit(
         shutil.rmtree(write_dir, ignore_errors=True)  # scratch, as the multi-worker guide asks
         return run_dir
     LossesPlot.write(run_dir / "metrics.csv", run_dir / "losses.png")
+    from translate.model_card import write_run_card
+
+    write_run_card(run_dir)
     console.print(
         f"done: {run_dir}  (samples in {run_dir / 'samples'})", highlight=False, markup=False
     )

@@ -149,5 +149,11 @@ def evaluate(
     path = Path(out or _default_out(source, data, split, direction))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(json_ready(report), indent=2) + "\n")
+    from translate.runs import is_run_dir
+
+    if is_run_dir(source) and path.parent.resolve() == (Path(source) / "eval").resolve():
+        from translate.model_card import write_run_card
+
+        write_run_card(source)  # the card lists the run's reports
     _print_table(report)
     typer.echo(f"wrote {path}")

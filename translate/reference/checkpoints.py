@@ -141,6 +141,9 @@ def import_checkpoints(
     }, sort_keys=False))
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
     tf.train.CheckpointManager(checkpoint, str(run_dir / LATEST_DIR), max_to_keep=1).save(0)
+    from translate.model_card import write_run_card
+
+    write_run_card(run_dir)
     return run_dir
 
 
