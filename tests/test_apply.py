@@ -269,6 +269,25 @@ def test_a_glob_does_not_follow_linked_folders(tmp_path):
     assert summary.done == 2
 
 
+def test_a_killed_applys_hidden_temporaries_are_cleaned_on_the_next_run(tmp_path):
+    import os
+    import time
+
+    from translate.inference import remove_stale_temporaries
+
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    stale, fresh = out / "sub" / ".a.png.k2j4_x9q.tmp", out / ".b.png.abcd1234.tmp"
+    mine = out / ".notes.tmp"  # not one of ours
+    for path in (stale, fresh, mine):
+        path.write_bytes(b"half")
+    hour_ago = time.time() - 3600
+    for path in (stale, mine):
+        os.utime(path, (hour_ago, hour_ago))
+    assert remove_stale_temporaries(out) == [stale]
+    assert fresh.exists() and mine.exists() and not stale.exists()
+
+
 def test_gray_stays_gray_for_superres():
     class GraySuperres(DoubleSize):
         scale = 1

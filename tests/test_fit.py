@@ -177,3 +177,29 @@ def test_a_bar_on_a_pipe_prints_epoch_lines_only():
     bar.on_epoch_end(0, {"G": 1.0})
     assert bar.mode == "quiet" and bar.progress is None
     assert out.getvalue().splitlines()[-1].startswith("epoch 1/2  G 1.000")
+
+
+def test_metrics_rows_kept_on_resume_have_one_line_ending(tmp_path):
+    from translate.callbacks import MetricsCSV
+
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(b"epoch,step,G\r\n1,2,0.5\r\n2,4,0.4\n3,6,0.3\r\n")
+    MetricsCSV.keep_epochs_up_to(path, 2)
+    assert path.read_bytes() == b"epoch,step,G\n1,2,0.5\n2,4,0.4\n"
+
+
+@pytest.mark.slow
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_path):
+    first = translate("fit", "--recipe", "demo", *TINY, "--epochs", "1", "--epochs-decay", "0",
+                      "--steps-per-epoch", "2", "--quiet", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    run = tmp_path / "runs" / "demo-1"
+    import shutil
+
+    shutil.rmtree(run / "checkpoints")  # as if killed during the first save
+    (run / "checkpoints" / "latest" / "ckpt-1_temp").mkdir(parents=True)
+    again = translate("fit", "--resume", str(run), "--quiet", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "no checkpoint yet" in again.stderr and "epoch 1/1" in again.stderr
+    assert not list(run.rglob("*_temp"))
+    assert (run / "metrics.csv").read_text().count("\n") == 2  # header + the one epoch

@@ -237,9 +237,10 @@ class MetricsCSV(keras.callbacks.Callback):
         path = Path(path)
         if not path.is_file():
             return
-        lines = path.read_text().splitlines(keepends=True)
+        text = path.read_text()
+        lines = [line + "\n" for line in text.splitlines()]  # one line ending, whatever was there
         kept = lines[:1] + [line for line in lines[1:] if int(line.split(",")[0]) <= epoch]
-        if kept != lines:
+        if "".join(kept) != text:
             from translate.io_utils import atomic_write_text
 
             atomic_write_text(path, "".join(kept))
@@ -249,7 +250,7 @@ class MetricsCSV(keras.callbacks.Callback):
         row.update({k: float(v) for k, v in sorted((logs or {}).items())})
         new = not self.path.is_file()
         with open(self.path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer = csv.DictWriter(f, fieldnames=list(row), lineterminator="\n")
             if new:
                 writer.writeheader()
             writer.writerow(row)

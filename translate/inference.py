@@ -658,6 +658,26 @@ def _progress(total: int, enabled: bool):
     )
 
 
+def remove_stale_temporaries(output: Path, age_s: float = 60.0) -> list[Path]:
+    """Hidden `.NAME.XXXX.tmp` files that an earlier, killed apply left in its output tree.
+
+    Ours only (atomic_write_bytes' names) and older than a minute, so a write in flight, which
+    lasts milliseconds, is never touched."""
+    import re
+    import time
+
+    ours = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+    now, removed = time.time(), []
+    for path in output.rglob(".*.tmp"):
+        try:
+            if ours.fullmatch(path.name) and path.is_file() and now - path.stat().st_mtime > age_s:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
 def apply_folder(
     translator: Translator,
     inputs: str | Path,
@@ -683,6 +703,7 @@ def apply_folder(
     jobs = plan(inputs, output, recursive=recursive, fmt=fmt, compare=compare)
     output.mkdir(parents=True, exist_ok=True)
     (output / MARKER_FILE).touch()
+    remove_stale_temporaries(output)
     todo = [job for job in jobs if overwrite or not job.target.exists()]
     summary = ApplySummary(skipped=len(jobs) - len(todo), output=output)
     workers = workers or min(4, os.cpu_count() or 1)

@@ -209,6 +209,13 @@ def _run_dirs(config, resume, chief: bool, worker_id: int, multi_worker: bool):
     return run_dir, write_dir, bool(resume)
 
 
+def _remove_interrupted_saves(write_dir: Path) -> None:
+    """A kill during a save leaves `ckpt-N_temp/` shards that no checkpoint names: drop them."""
+    for folder in (write_dir / "checkpoints").glob("**/*_temp"):
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def fit(
     config,
     resume: str | Path | None = None,
@@ -272,12 +279,18 @@ def fit(
     if multi_worker:
         _work_around_keras_multi_worker(model)
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
+    _remove_interrupted_saves(write_dir)
     latest = tf.train.CheckpointManager(checkpoint, str(write_dir / LATEST_DIR), max_to_keep=1)
     if resume:
         found = tf.train.latest_checkpoint(str(run_dir / LATEST_DIR))
-        if found is None:
-            raise UserError(f"{run_dir} has no checkpoint to resume from; start a new run instead")
-        checkpoint.restore(found).assert_existing_objects_matched()
+        if found is not None:
+            checkpoint.restore(found).assert_existing_objects_matched()
+        else:  # stopped before its first checkpoint: nothing to lose, start it over in place
+            console.print(
+                f"{run_dir}: no checkpoint yet (stopped during its first epoch); starting it "
+                "from the beginning",
+                markup=False,
+            )
     position = _Position(model, steps_per_epoch)
     if position.epoch >= total_epochs:
         console.print(
