@@ -378,3 +378,54 @@ def test_fused_adam_takes_keras_adams_steps():
     for keras_value, fused_value in zip(*results, strict=True):
         np.testing.assert_allclose(fused_value, keras_value, rtol=1e-5, atol=1e-6)
 
+
+
+@pytest.mark.parametrize("gan_mode", ["hinge", "wgangp"])
+@pytest.mark.parametrize("kind", ["pix2pix", "cyclegan"])
+def test_hinge_and_wgangp_train_every_network(kind, gan_mode):
+    """wgangp's penalty differentiates D's gradient again: second-order gradients through the
+    CPU conv rewrites (their custom gradients) must exist and be finite."""
+    model = make(tiny(kind, gan_mode=gan_mode, pool_size=0, norm="instance"))
+    before = snapshot(model.trainable_variables)
+    logs = model.train_step((images(3), images(4)))
+    assert all(np.isfinite(float(v)) for v in logs.values()), logs
+    if kind == "pix2pix":  # the reference's CycleGAN has no gradient penalty
+        assert any("gp" in name for name in logs) == (gan_mode == "wgangp"), logs
+    moved = changed(before, model.trainable_variables)
+    assert sum(moved) > 0.9 * len(moved)
+
+
+def test_conv_rewrites_match_the_framework_convs_in_bfloat16_and_in_a_train_step():
+    from translate.networks.blocks import framework_convs, stride1_conv2d
+
+    x = tf.random.normal((2, 12, 11, 64), seed=1)
+    kernel = tf.random.normal((3, 3, 64, 64), seed=2) * 0.05
+    ours = stride1_conv2d(tf.cast(x, tf.bfloat16), tf.cast(kernel, tf.bfloat16))
+    reference = tf.nn.conv2d(x, kernel, 1, "VALID")
+    assert ours.dtype == tf.bfloat16
+    scale = float(tf.reduce_max(tf.abs(reference)))
+    assert float(tf.reduce_max(tf.abs(tf.cast(ours, tf.float32) - reference))) < 0.02 * scale
+    # A whole network's gradients (G and D of a pix2pix), rewrites against the framework's
+    # convolutions. Variables whose gradient is ~0 (a conv bias right before a norm) are skipped.
+    model = make(tiny("pix2pix", norm="instance", dropout=False))
+    a, b = images(5), images(6)
+
+    def gradients():
+        variables = model.G.trainable_variables + model.D.trainable_variables
+        with tf.GradientTape() as tape:
+            fake = model.G(a, training=True)
+            loss = tf.reduce_mean(tf.abs(fake - b)) + tf.reduce_mean(
+                model.D(model.pair(a, fake), training=True) ** 2
+            )
+        return [g.numpy() for g in tape.gradient(loss, variables)], variables
+
+    rewritten, variables = gradients()
+    with framework_convs():
+        plain, _ = gradients()
+    compared = 0
+    for ours, theirs, variable in zip(rewritten, plain, variables, strict=True):
+        size = np.abs(theirs).max()
+        if size > 1e-6:
+            np.testing.assert_allclose(ours, theirs, atol=1e-3 * size, err_msg=variable.path)
+            compared += 1
+    assert compared > 0.5 * len(variables)  # the rest are conv biases right before a norm
