@@ -172,7 +172,7 @@ def assert_same_values_and_gradients(ours_fn, conv_fn, x, kernel, weights, **tol
 @pytest.mark.parametrize("shape", [(1, 2, 2, 6), (2, 4, 2, 5), (3, 2, 4, 4)])
 def test_small_down_conv_as_matmul_is_the_conv_values_and_gradients(shape):
     """The U-Net's innermost Conv2d(k4, s2, p1) runs as a matmul: same outputs, same gradients."""
-    from translate.networks.blocks import down4_as_matmul
+    from translate.networks.cpu_kernels import down4_as_matmul
 
     x = tf.random.normal(shape, seed=3)
     kernel = tf.random.normal((4, 4, shape[-1], 7), seed=4)
@@ -184,7 +184,7 @@ def test_small_down_conv_as_matmul_is_the_conv_values_and_gradients(shape):
 @pytest.mark.parametrize("shape", [(1, 1, 1, 6), (2, 2, 3, 5), (1, 4, 4, 3)])
 def test_small_transposed_conv_as_matmul_is_the_transposed_conv(shape):
     """ConvTranspose2d(k4, s2, p1) as matmul + col2im: same outputs, same gradients."""
-    from translate.networks.blocks import up4_as_matmul
+    from translate.networks.cpu_kernels import up4_as_matmul
 
     n, h, w, c = shape
     x = tf.random.normal(shape, seed=6)
@@ -199,7 +199,7 @@ def test_small_transposed_conv_as_matmul_is_the_transposed_conv(shape):
 
 def test_unet_gives_the_same_output_whichever_way_its_small_convs_run():
     """Static small shapes take the matmul path, dynamic ones the conv: one network, one answer."""
-    from translate.networks.blocks import framework_convs
+    from translate.networks.cpu_kernels import framework_convs
 
     g = build_generator("unet_128", ngf=4)
     x = tf.random.uniform((2, 128, 128, 3), -1, 1, seed=9)
@@ -225,7 +225,7 @@ def test_unet_gives_the_same_output_whichever_way_its_small_convs_run():
 )
 def test_stride_one_conv_gradients_are_the_conv_gradients(kernel_shape, method):
     """Kernel gradients computed another way (few filters, 3x3 blocks): the same numbers."""
-    from translate.networks.blocks import kernel_grad_method, stride1_conv2d
+    from translate.networks.cpu_kernels import kernel_grad_method, stride1_conv2d
 
     assert kernel_grad_method(kernel_shape) == method
     x = tf.random.normal((2, 12, 11, kernel_shape[2]), seed=10)

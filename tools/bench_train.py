@@ -15,7 +15,7 @@ FLOPs per iteration are counted from the traced train step itself: every convolu
 the graph would run (forward, input gradients, filter gradients), after removing the ops whose
 results nothing uses (as TensorFlow's graph optimiser does), at multiply-adds x 2. Elementwise
 work (norms, activations, Adam) is not counted. The count is taken with every conv traced as the
-framework's own conv ops (translate.networks.blocks.framework_convs): the algorithm's FLOPs, the
+framework's own conv ops (translate.networks.cpu_kernels.framework_convs): the algorithm's FLOPs, the
 same whichever way our layers compute them. --framework-convs also times the step that way: the
 figure our conv rewrites are measured against.
 
@@ -181,7 +181,7 @@ def count_train_flops(model, batch: tuple) -> dict:
     """FLOPs (multiply-adds x 2) of one train step, by op kind, from its traced graph."""
     import tensorflow as tf
 
-    from translate.networks.blocks import framework_convs
+    from translate.networks.cpu_kernels import framework_convs
 
     specs = tuple(tf.TensorSpec(t.shape, t.dtype) for t in batch)
     with framework_convs():
@@ -199,7 +199,7 @@ def count_forward_flops(network, shape) -> float:
     """FLOPs of one forward pass of a network (for checking against published figures)."""
     import tensorflow as tf
 
-    from translate.networks.blocks import framework_convs
+    from translate.networks.cpu_kernels import framework_convs
 
     fn = tf.function(lambda x: network(x, training=True))
     with framework_convs():
@@ -274,7 +274,7 @@ def bench_one(args) -> dict:
 
     ds = tf.data.Dataset.from_tensors((a, b)).repeat().prefetch(2)
     timer = StepTimer()
-    from translate.networks.blocks import framework_convs
+    from translate.networks.cpu_kernels import framework_convs
 
     with framework_convs() if args.framework_convs else contextlib.nullcontext():
         model.fit(ds, epochs=1, steps_per_epoch=steps, callbacks=[timer], shuffle=False, verbose=0)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from translate.data.config import DIRECTIONS
+
 
 @dataclass
 class ModelConfig:
@@ -311,7 +313,7 @@ def validate(config: Config, source: str = "config") -> None:
     problem = check_task_model(config.task, config.model)
     if problem:
         raise UserError(f"{source}: {problem}")
-    if config.data.direction not in ("AtoB", "BtoA"):
+    if config.data.direction not in DIRECTIONS:
         raise UserError(
             f"{source}: data.direction must be AtoB or BtoA (got {config.data.direction!r})"
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from translate.data import imageio
+from translate.data.config import DIRECTIONS
 from translate.errors import UserError
 from translate.metrics import (
     fid,
@@ -31,7 +32,7 @@ from translate.metrics import (
     upscale_bicubic,
 )
 
-IMAGE_SUFFIXES = imageio.IMAGE_SUFFIXES
+IMAGE_SUFFIXES = imageio.IMAGE_SUFFIXES  # the same files apply reads
 BASELINES = {"superres": "bicubic", "colorization": "gray", "translation": "identity"}
 
 
@@ -238,7 +239,7 @@ def evaluate(
     data = Path(data)
     if not data.is_dir():
         raise UserError(f"DATA {data}: no such folder")
-    if direction not in ("AtoB", "BtoA"):
+    if direction not in DIRECTIONS:
         raise UserError(f"--direction must be AtoB or BtoA (got {direction!r})")
     task = translator.task
     protocol = protocol_for(task, data, split, direction)

@@ -35,10 +35,10 @@ import numpy as np
 import tensorflow as tf
 
 from translate import __version__
+from translate.data.config import DIRECTIONS
 from translate.errors import UserError
 from translate.io_utils import publish_mode
 
-DIRECTIONS = ("AtoB", "BtoA")
 PHOTO_CHANNELS = 3  # clients send and get RGB photos, whatever the model's own space is
 METADATA_FILE = "assets.extra/translate.json"
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"

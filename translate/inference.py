@@ -28,10 +28,11 @@ from urllib.parse import quote
 
 import numpy as np
 
+from translate.data.config import DIRECTIONS
+from translate.data.imageio import IMAGE_SUFFIXES
+from translate.data.imageio import OUTPUT_FORMATS as FORMATS
 from translate.errors import UserError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-FORMATS = ("png", "jpg", "webp")
 COMPARE_DIR = "_compare"  # side-by-side images for --compare, next to index.html
 GALLERY_FILE = "index.html"
 MARKER_FILE = ".translate-apply"  # marks a folder as apply's output (hidden, never read as input)
@@ -288,7 +289,7 @@ def load_translator(
     (OUTPUT_BASE/NAME/VERSION, or OUTPUT_BASE/NAME for its highest version)."""
     from translate.runs import is_run_dir
 
-    if direction not in ("AtoB", "BtoA"):
+    if direction not in DIRECTIONS:
         raise UserError(f"--direction must be AtoB or BtoA (got {direction!r})")
     source = Path(source)
     if not source.exists():

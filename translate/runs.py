@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from translate.data.config import DIRECTIONS
 from translate.errors import UserError
 
 CONFIG_FILE = "config.yaml"
@@ -80,7 +81,7 @@ class LoadedRun:
 
     def generator(self, direction: str = "AtoB"):
         """The bare Keras generator for a direction (CycleGAN has two; Pix2Pix only AtoB)."""
-        if direction not in ("AtoB", "BtoA"):
+        if direction not in DIRECTIONS:
             raise UserError(f"--direction must be AtoB or BtoA (got {direction!r})")
         if direction not in self.directions():
             if self.config.model.kind != "cyclegan":

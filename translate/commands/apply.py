@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
+from translate.data.config import DIRECTIONS
+from translate.data.imageio import OUTPUT_FORMATS
 from translate.errors import UserError
-
-FORMATS = ("png", "jpg", "webp")
 
 
 def apply(
@@ -49,15 +49,15 @@ def apply(
 
     fmt = fmt.lower()
     fmt = "jpg" if fmt == "jpeg" else fmt
-    if fmt not in FORMATS:
-        raise UserError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    if fmt not in OUTPUT_FORMATS:
+        raise UserError(f"--format {fmt}: choose one of {', '.join(OUTPUT_FORMATS)}")
     if quality is not None and not 1 <= quality <= 100:
         raise UserError(f"--quality {quality}: give 1..100 (used by jpg and webp)")
     if batch_size < 1:
         raise UserError(f"--batch-size {batch_size}: give 1 or more")
     if workers is not None and workers < 1:
         raise UserError(f"--workers {workers}: give 1 or more")
-    if direction not in ("AtoB", "BtoA"):
+    if direction not in DIRECTIONS:
         raise UserError(f"--direction {direction}: choose AtoB or BtoA")
     if not Path(source).exists():
         raise UserError(f"{source}: no such run directory or export")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DIRECTIONS = ("AtoB", "BtoA")  # A -> B, the way the data's pairs or domains are named, and back
+
 
 @dataclass
 class DataConfig:

@@ -11,7 +11,11 @@ import numpy as np
 
 from translate.errors import UserError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+# What apply and evaluate read (OpenCV decodes them all) ...
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+# ... and what training reads: TensorFlow's decoders, which have no TIFF.
+TRAINING_SUFFIXES = tuple(s for s in IMAGE_SUFFIXES if not s.startswith(".tif"))
+OUTPUT_FORMATS = ("png", "jpg", "webp")  # what apply writes (--format)
 _WRITE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 

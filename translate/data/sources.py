@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from translate.data.cards import Card, builtin_cards, cache_dir, get_card, read_card_file
-from translate.data.imageio import IMAGE_SUFFIXES
+from translate.data.imageio import TRAINING_SUFFIXES
 from translate.errors import UserError
 
 log = logging.getLogger("translate.data")
@@ -111,7 +111,7 @@ def list_images(folder: Path) -> list[Path]:
         return []
     return sorted(
         p for p in folder.iterdir()
-        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        if p.suffix.lower() in TRAINING_SUFFIXES and not p.name.startswith(".") and p.is_file()
     )
 
 
@@ -182,7 +182,7 @@ def detect_layout(root: Path, paired: bool = False) -> str:
 
 def _walk_images(root: Path):
     for p in sorted(root.rglob("*")):
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith("."):
+        if p.suffix.lower() in TRAINING_SUFFIXES and p.is_file() and not p.name.startswith("."):
             yield p
 
 

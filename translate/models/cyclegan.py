@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from translate.data.config import DIRECTIONS
 from translate.errors import UserError
 from translate.layers import float_dtype
 from translate.losses import gradient_penalty, l1
@@ -56,7 +57,7 @@ class CycleGAN(GANModel):
         return self.G_A(inputs, training=training)
 
     def generator_for(self, direction: str = "AtoB") -> keras.Model:
-        if direction not in ("AtoB", "BtoA"):
+        if direction not in DIRECTIONS:
             raise ValueError(f"direction must be AtoB or BtoA (got {direction!r})")
         return self.G_A if direction == "AtoB" else self.G_B
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from translate.data.config import DIRECTIONS
 from translate.errors import UserError
 from translate.reference import convert
 
@@ -86,7 +87,7 @@ def import_checkpoints(
 
     if kind not in KINDS:
         raise UserError(f"--model {kind}: choose one of {', '.join(KINDS)}")
-    if direction not in ("AtoB", "BtoA"):
+    if direction not in DIRECTIONS:
         raise UserError(f"--direction {direction}: choose AtoB or BtoA")
     if not paths:
         raise UserError("give at least one checkpoint (.pth)")
@@ -128,7 +129,7 @@ def import_checkpoints(
             layout = {"name": m.netD, "norm": m.norm, "n_layers": m.n_layers_D}
         convert.load_state_dict(networks[role], state, source=str(roles[role]), **layout)
 
-    directions = [d for d in ("AtoB", "BtoA") if _generator_role(kind, d) in states]
+    directions = [d for d in DIRECTIONS if _generator_role(kind, d) in states]
     run_dir = new_run_dir(config.runtime.project, config.name)
     save_config(config, run_dir / CONFIG_FILE)
     import yaml
