@@ -107,3 +107,19 @@ def test_a_recipe_file_of_ones_own(tmp_path):
 def test_crop_size_must_fit_the_generator():
     with pytest.raises(UserError, match="data.crop_size=200 does not fit model.netG=unet_256, which needs multiples of 256"):
         resolve_config(recipe="facades", overrides={"data": {"crop_size": 200}})
+
+
+def test_fit_flags_map_to_options_and_the_load_size_follows_the_crop():
+    """The flag table of `translate fit`, used the same way from Python."""
+    from translate.config import fit_overrides
+
+    overrides = fit_overrides(name="mine", size=128, sets=["train.lr=1e-3"], epochs=3, lr=5e-4,
+                              netG="unet_128", data=None)
+    assert overrides == {
+        "name": "mine",
+        "train": {"epochs": 3, "lr": "1e-3"},  # --set wins, coerced when resolved
+        "model": {"netG": "unet_128"},
+        "data": {"crop_size": 128, "load_size": 143},
+    }
+    config = resolve_config(recipe="facades", overrides=overrides)
+    assert (config.train.lr, config.data.load_size, config.name) == (1e-3, 143, "mine")

@@ -233,6 +233,34 @@ def parse_set(assignments: list[str]) -> dict:
     return out
 
 
+# `translate fit` flags -> the option each sets (a flag left out, None, sets nothing).
+FIT_FLAGS = {
+    "data": "data.dataset", "epochs": "train.epochs", "epochs_decay": "train.epochs_decay",
+    "steps_per_epoch": "train.steps_per_epoch", "batch_size": "data.batch_size",
+    "lr": "train.lr", "direction": "data.direction", "netG": "model.netG", "netD": "model.netD",
+    "strategy": "runtime.strategy", "precision": "runtime.precision", "jit": "runtime.jit",
+    "seed": "runtime.seed", "project": "runtime.project",
+}
+LOAD_PER_CROP = 286 / 256  # the reference's load_size 286 for crop_size 256, kept for any size
+
+
+def fit_overrides(name=None, size=None, sets=(), **flags) -> dict:
+    """Nested overrides from `translate fit`'s flags, then `--set` on top.
+
+    `size` is the crop size; the load size follows it as the reference's 286/256 does.
+    """
+    overrides: dict = {"name": name} if name else {}
+    values = {FIT_FLAGS[flag]: value for flag, value in flags.items()}
+    if size is not None:
+        values["data.crop_size"] = size
+        values["data.load_size"] = round(size * LOAD_PER_CROP)
+    for key, value in values.items():
+        if value is not None:
+            section, field_name = key.split(".")
+            overrides.setdefault(section, {})[field_name] = value
+    return merge(overrides, parse_set(list(sets or [])))
+
+
 def validate(config: Config, source: str = "config") -> None:
     """Cross-field checks with one-line errors naming the option."""
     from translate.errors import UserError
