@@ -288,6 +288,16 @@ def test_a_killed_applys_hidden_temporaries_are_cleaned_on_the_next_run(tmp_path
     assert fresh.exists() and mine.exists() and not stale.exists()
 
 
+@pytest.mark.parametrize("size", [(1, 1), (3, 2), (4, 4), (5, 17)])
+def test_photos_of_a_few_pixels_translate_to_their_own_size(size):
+    """Under 5 px they used to reach the user as 'Graph execution error'."""
+    keras.utils.set_random_seed(0)
+    generator = build_generator("resnet_6blocks", ngf=4, norm="instance")
+    translator = Translator(lambda x: generator(x, training=False), TRANSLATION, 4)
+    out = translator(np.random.default_rng(0).uniform(0, 1, (*size, 3)).astype(np.float32))
+    assert out.shape == (*size, 3) and np.isfinite(out).all()
+
+
 def test_gray_stays_gray_for_superres():
     class GraySuperres(DoubleSize):
         scale = 1

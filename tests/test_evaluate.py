@@ -294,6 +294,8 @@ def test_cli_evaluates_a_run_on_aligned_pairs(run_dir, tmp_path):
     assert report["task"] == "translation" and report["images"] == 2
     assert report["metrics"]["psnr"]["baseline"] == "inf"  # identity on A|A pairs is exact
     assert report["source"] == str(run_dir) and len(report["per_image"]) == 2
+    card = (run_dir / "README.md").read_text()  # the run's model card lists its reports
+    assert "| facades | 2 | psnr " in card and "(baseline inf)" in card
 
 
 def test_an_export_of_superres_gets_the_bicubic_degradation(tmp_path):

@@ -58,12 +58,47 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
-            rows = sample_rows(self.model, self.batch, self.task)
-            write_grid(rows, self.folder / f"epoch_{epoch + 1:03d}.png")
+            rows, captions = sample_rows(self.model, self.batch, self.task)
+            write_grid(rows, self.folder / f"epoch_{epoch + 1:03d}.png", captions)
 
 
-def sample_rows(model, batch, task) -> list[list]:
-    """Rows of photos (RGB in [0, 1]) for a sample grid, made by the task as apply makes them.
+class TensorBoardLog(keras.callbacks.Callback):
+    """logs/: one event file for the whole run (Keras' TensorBoard callback opens a new one each
+    `fit` call, and `translate fit` calls it once per epoch), each epoch's losses and learning
+    rate, and the epoch's sample grid as an image."""
+
+    def __init__(self, log_dir: Path, samples_dir: Path):
+        super().__init__()
+        self.log_dir, self.samples_dir = Path(log_dir), Path(samples_dir)
+        self.writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        if self.writer is None:
+            self.writer = tf.summary.create_file_writer(str(self.log_dir / "train"))
+        step = int(self.model.train_step_counter.numpy())
+        with self.writer.as_default(step=step):
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(name, float(value))
+            optimizer = getattr(self.model, "optimizer_G", None)
+            if optimizer is not None:
+                tf.summary.scalar("learning_rate", float(optimizer.learning_rate))
+            grid = self.samples_dir / f"epoch_{epoch + 1:03d}.png"
+            if grid.is_file():
+                image = tf.io.decode_png(tf.io.read_file(str(grid)), channels=3)
+                tf.summary.image("samples", image[None], description=grid.name)
+        self.writer.flush()
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def sample_rows(model, batch, task) -> tuple[list[list], list[list[str]]]:
+    """Rows of photos (RGB in [0, 1]) for a sample grid, made by the task as apply makes them,
+    and each row's column captions.
 
     Pix2Pix: input | output | target. CycleGAN: real | fake | reconstruction, for A then B.
     """
@@ -73,13 +108,18 @@ def sample_rows(model, batch, task) -> list[list]:
     if getattr(model, "kind", "pix2pix") != "cyclegan":
         photo_a = task.input_to_image01(a)
         out, target = task.from_model(fake_b, photo_a), task.from_model(b, photo_a)
-        return [[photo_a[i], out[i], target[i]] for i in range(len(a))]
+        rows = [[photo_a[i], out[i], target[i]] for i in range(len(a))]
+        return rows, [["input", "output", "target"]] * len(rows)
     g_ba = model.generator_for("BtoA")
     rec_a, fake_a = g_ba(fake_b, training=False), g_ba(b, training=False)
     rec_b = g_ab(fake_a, training=False)
     rows = [[a, fake_b, rec_a], [b, fake_a, rec_b]]
     photos = [[task.from_model(x) for x in row] for row in rows]
-    return [[img[i] for img in row] for row in photos for i in range(len(a))]
+    captions = [["real A", "A->B", "back to A"], ["real B", "B->A", "back to B"]]
+    return (
+        [[img[i] for img in row] for row in photos for i in range(len(a))],
+        [caption for caption in captions for _ in range(len(a))],
+    )
 
 
 def to_uint8_rgb(images) -> np.ndarray:
@@ -90,22 +130,45 @@ def to_uint8_rgb(images) -> np.ndarray:
     return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def write_grid(rows: list[list], path: Path) -> None:
-    """One row per sample, one column per image of the row; images resized to the first's height."""
+GRID_MIN_CELL = 128  # small training crops (64 px) are enlarged, pixel for pixel, to be seen
+CAPTION_HEIGHT = 18
+
+
+def _caption_band(cells: list[np.ndarray], captions: list[str]) -> np.ndarray:
+    """A white band with each column's caption above its cell."""
+    import cv2
+
+    band = np.full((CAPTION_HEIGHT, sum(c.shape[1] for c in cells), 3), 255, np.uint8)
+    x = 0
+    for cell, caption in zip(cells, captions, strict=True):
+        cv2.putText(band, caption, (x + 4, CAPTION_HEIGHT - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        x += cell.shape[1]
+    return band
+
+
+def write_grid(rows: list[list], path: Path, captions: list[list[str]] | None = None) -> None:
+    """One row per sample, one column per image of the row; images resized to the row's tallest,
+    small ones enlarged; a caption band above every row whose captions differ from the last's
+    (so a CycleGAN grid says where its A rows end and its B rows begin)."""
     import cv2
 
     from translate.io_utils import atomic_write_bytes
 
-    lines = []
-    for row in rows:
+    lines, shown = [], None
+    for r, row in enumerate(rows):
         cells = [to_uint8_rgb(img) for img in row]
         h = max(c.shape[0] for c in cells)
+        zoom = max(1, -(-GRID_MIN_CELL // h))
         cells = [
-            c
-            if c.shape[0] == h
-            else cv2.resize(c, (c.shape[1] * h // c.shape[0], h), interpolation=cv2.INTER_NEAREST)
+            cv2.resize(c, (c.shape[1] * h * zoom // c.shape[0], h * zoom),
+                       interpolation=cv2.INTER_NEAREST)
+            if c.shape[0] != h * zoom else c
             for c in cells
         ]
+        if captions is not None and captions[r] != shown:
+            shown = captions[r]
+            lines.append(_caption_band(cells, shown))
         lines.append(np.concatenate(cells, axis=1))
     width = max(line.shape[1] for line in lines)
     lines = [np.pad(line, ((0, 0), (0, width - line.shape[1]), (0, 0))) for line in lines]

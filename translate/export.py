@@ -62,16 +62,22 @@ def _reflect_indices(size: tf.Tensor, before: tf.Tensor, after: tf.Tensor) -> tf
     return tf.where(folded >= size, period - folded, folded)
 
 
+MIN_SIDE = 16  # photos smaller than this (a side) are reflect-padded up to it, then cropped back
+
+
 def reflect_pad_to_multiple(
     images: tf.Tensor, multiple: int
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Reflect-pad an NHWC batch, centred, to height and width multiples of `multiple`.
+    """Reflect-pad an NHWC batch, centred, to height and width multiples of `multiple`, and to
+    at least MIN_SIDE: a 4-px photo through a ResNet generator would reach its residual blocks
+    1 px wide, where their reflection padding cannot run.
 
     Returns (padded, top, left) so that the caller can crop the output back.
     """
     height, width = tf.shape(images)[1], tf.shape(images)[2]
-    padded_h = (height + multiple - 1) // multiple * multiple
-    padded_w = (width + multiple - 1) // multiple * multiple
+    smallest = (MIN_SIDE + multiple - 1) // multiple * multiple
+    padded_h = tf.maximum((height + multiple - 1) // multiple * multiple, smallest)
+    padded_w = tf.maximum((width + multiple - 1) // multiple * multiple, smallest)
     top, left = (padded_h - height) // 2, (padded_w - width) // 2
     rows = _reflect_indices(height, top, padded_h - height - top)
     cols = _reflect_indices(width, left, padded_w - width - left)

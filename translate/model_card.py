@@ -24,6 +24,14 @@ def _last_row(metrics_csv: Path) -> dict:
     return rows[-1] if rows else {}
 
 
+def _figure(value) -> str:
+    """A report's number (JSON writes infinities as strings) in 4 significant digits."""
+    try:
+        return f"{float(value):.4g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _reports(run_dir: Path) -> list[str]:
     """One table row per `translate evaluate` report in the run's eval/ folder."""
     rows = []
@@ -33,7 +41,7 @@ def _reports(run_dir: Path) -> list[str]:
         except (OSError, ValueError):
             continue
         figures = ", ".join(
-            f"{name} {values['model']:.4g} (baseline {values['baseline']:.4g})"
+            f"{name} {_figure(values['model'])} (baseline {_figure(values['baseline'])})"
             for name, values in report.get("metrics", {}).items()
             if isinstance(values, dict) and {"model", "baseline"} <= set(values)
         )

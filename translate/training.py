@@ -239,6 +239,7 @@ def fit(
         NaNGuard,
         RunProgress,
         SampleGrid,
+        TensorBoardLog,
     )
     from translate.config import save_config
     from translate.data import resolve_dataset
@@ -316,7 +317,7 @@ def fit(
         callbacks += [
             MetricsCSV(run_dir / "metrics.csv"),
             SampleGrid(samples, run_dir / "samples", task, every=config.train.sample_every),
-            keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
+            TensorBoardLog(run_dir / "logs", run_dir / "samples"),  # after the grid is written
         ]
     callbacks.append(
         CheckpointSaver(
@@ -359,6 +360,9 @@ def fit(
         raise SystemExit(130) from None
     finally:
         bar.close()
+        for callback in callbacks:
+            if isinstance(callback, TensorBoardLog):
+                callback.close()
     if guard.failed:
         raise UserError(
             f"losses became {guard.failed} at step {guard.step}; stopped, the last good checkpoint "
