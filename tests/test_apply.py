@@ -82,6 +82,7 @@ class DoubleSize:
 
     name = "superres"
     scale = 2
+    keeps_grayscale = True
     input_channels = output_channels = 3
     to_model = TRANSLATION.to_model
     from_model = TRANSLATION.from_model
@@ -305,6 +306,11 @@ def test_gray_stays_gray_for_superres():
     from translate.inference import Decoded, finish, keeps_grayscale
 
     assert keeps_grayscale(GraySuperres()) and not keeps_grayscale(TRANSLATION)
+    from translate.inference import PhotoSpaceTask  # an export's task: from its metadata's name
+
+    assert keeps_grayscale(PhotoSpaceTask("superres", 4)) and PhotoSpaceTask("superres").baseline == "bicubic"
+    assert not keeps_grayscale(PhotoSpaceTask("colorization"))
+    assert PhotoSpaceTask("colorization").baseline == "gray"
     decoded = Decoded(np.zeros((4, 4, 3), np.float32), None, True, np.dtype(np.uint8))
     output = np.full((4, 4, 3), 0.5, np.float32)
     assert finish(decoded, output, "png", keep_gray=True).shape == (4, 4)

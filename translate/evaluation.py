@@ -33,7 +33,6 @@ from translate.metrics import (
 )
 
 IMAGE_SUFFIXES = imageio.IMAGE_SUFFIXES  # the same files apply reads
-BASELINES = {"superres": "bicubic", "colorization": "gray", "translation": "identity"}
 
 
 @dataclass(frozen=True)
@@ -297,7 +296,7 @@ def evaluate(
     return {
         "task": task.name,
         "scale": int(getattr(task, "scale", 1)),
-        "baseline": BASELINES.get(task.name, "identity"),
+        "baseline": getattr(task, "baseline", "identity"),
         "images": len(items),
         "protocol": protocol.description,
         "metrics": metrics,

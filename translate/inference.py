@@ -248,14 +248,20 @@ class Translator:
 
 
 class PhotoSpaceTask:
-    """The task of an export: its graph already holds the task's processing, photos in and out."""
+    """The task of an export: its graph already holds the task's processing, photos in and out;
+    what the task says of itself (grayscale, baseline) comes from the task of that name."""
 
     input_channels = 3
     output_channels = 3
 
     def __init__(self, name: str = "translation", scale: int = 1):
+        from translate.tasks import TASK_CLASSES
+
         self.name = name
         self.scale = int(scale)
+        own = TASK_CLASSES.get(name)
+        self.keeps_grayscale = bool(getattr(own, "keeps_grayscale", False))
+        self.baseline = getattr(own, "baseline", "identity")
 
     def to_model(self, image01):
         import tensorflow as tf
@@ -269,12 +275,9 @@ class PhotoSpaceTask:
 
 
 def keeps_grayscale(task) -> bool:
-    """Whether a gray input gives a gray output: yes where the task only sharpens or enlarges
-    (superres), no where colour is the point (colorization) or the model's to choose."""
-    explicit = getattr(task, "keeps_grayscale", None)
-    if explicit is not None:
-        return bool(explicit)
-    return getattr(task, "name", "") == "superres"
+    """Whether a gray input gives a gray output, as the task says: yes where it only sharpens or
+    enlarges (superres), no where colour is the point (colorization) or the model's to choose."""
+    return bool(getattr(task, "keeps_grayscale", False))
 
 
 def load_translator(

@@ -7,7 +7,12 @@ from translate.tasks.base import Task, TaskConfig, TranslationTask
 from translate.tasks.colorization import ColorizationTask
 from translate.tasks.superres import DEGRADATIONS, SCALES, SuperResolutionTask
 
-TASKS = {
+TASK_CLASSES = {
+    "translation": TranslationTask,
+    "colorization": ColorizationTask,
+    "superres": SuperResolutionTask,
+}
+TASKS = {  # name -> Task from the recipe's task section
     "translation": lambda cfg: TranslationTask(),
     "colorization": lambda cfg: ColorizationTask(),
     "superres": SuperResolutionTask,

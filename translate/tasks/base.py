@@ -30,6 +30,8 @@ class Task:
     scale = 1  # output size / input size
     size_multiple = 1  # the task's own constraint on input sizes (the generator has its own)
     makes_own_pairs = False  # True: training pairs come from single images via make_pair
+    keeps_grayscale = False  # a gray photo in gives a gray photo out (apply)
+    baseline = "identity"  # what `translate evaluate` scores the model against
 
     def to_model(self, image01: tf.Tensor) -> tf.Tensor:
         """A photo (RGB float in [0, 1]) to the generator's input."""

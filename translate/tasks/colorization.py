@@ -27,6 +27,7 @@ class ColorizationTask(Task):
     """Photo (RGB or gray, [0, 1]) -> L (1 channel) -> generator -> ab (2 channels) -> photo."""
 
     name = "colorization"
+    baseline = "gray"  # the input itself, as a colour image
     input_channels = 1
     output_channels = 2
     makes_own_pairs = True

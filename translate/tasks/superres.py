@@ -40,6 +40,8 @@ class SuperResolutionTask(Task):
     """LR photo -> generator (x scale) -> HR photo; RGB in [-1, 1] on both sides."""
 
     name = "superres"
+    keeps_grayscale = True  # it only enlarges: a gray photo stays gray
+    baseline = "bicubic"
     makes_own_pairs = True
 
     def __init__(self, config: TaskConfig | None = None):
