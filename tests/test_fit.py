@@ -5,11 +5,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+FACADES_STEPS = "40"  # two epochs of this many steps: a few minutes on 2 cores
 # A tiny CycleGAN on the built-in synthetic data: seconds per epoch on a CPU.
 TINY = [
     "--set", "model.netG=resnet_6blocks", "--set", "model.ngf=8", "--set", "model.ndf=8",
@@ -64,10 +64,16 @@ def test_demo_recipe_trains_end_to_end(tmp_path):
     for name in ("config.yaml", "metrics.csv", "losses.png", "samples/epoch_001.png",
                  "samples/epoch_002.png", "checkpoints/latest/checkpoint"):
         assert (run / name).is_file(), name
-    assert list((run / "logs").rglob("events.out.tfevents.*"))
+    events = list((run / "logs").rglob("events.out.tfevents.*"))
+    assert len(events) == 1  # one event file for the run, not one per epoch
+    import tensorflow as tf
+
+    tags = {value.tag for record in tf.data.TFRecordDataset(str(events[0])).skip(1)
+            for value in tf.compat.v1.Event.FromString(record.numpy()).summary.value}
+    assert {"samples", "learning_rate"} <= tags, tags
     assert "epoch 2/2" in result.stderr
     card = (run / "README.md").read_text()  # the model card
-    assert "# demo" in card and "trained: 2 of 2 epochs" in card and f"translate apply {run}" in card
+    assert "# demo" in card and "trained: 2 of 2 epochs" in card and "translate apply runs/demo-1" in card
     # A second run never overwrites the first.
     again = translate("fit", "--recipe", "demo", *TINY, "--epochs", "1", "--epochs-decay", "0",
                       "--steps-per-epoch", "1", "--quiet", cwd=tmp_path)
@@ -120,15 +126,25 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_pix2pix_trains_on_the_shared_facades(tmp_path, shared_data):
+def test_pix2pix_trains_on_the_shared_facades_and_beats_the_label_maps(tmp_path, shared_data):
+    """Real data: labels -> photo for a few CPU minutes, then `translate evaluate` on the test
+    split. The model's PSNR against the photos must beat the label maps' own (the identity)."""
+    import json
+
     facades = shared_data / "facades"
     result = translate("fit", "pix2pix", str(facades), "--direction", "BtoA", "--size", "128",
-                       "--set", "model.netG=unet_128", "--set", "model.ngf=8", "--set", "model.ndf=8",
-                       "--epochs", "1", "--epochs-decay", "0", "--steps-per-epoch", "3", "--quiet",
-                       cwd=tmp_path)
+                       "--set", "model.netG=unet_128", "--set", "model.ngf=16", "--set", "model.ndf=8",
+                       "--batch-size", "4", "--epochs", "1", "--epochs-decay", "1",
+                       "--steps-per-epoch", FACADES_STEPS, "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "facades (aligned)" in result.stderr  # train/ A|B pairs win over trainA/ + trainB/
-    assert Path(tmp_path / "runs" / "facades-1" / "samples" / "epoch_001.png").is_file()
+    run = tmp_path / "runs" / "facades-1"
+    assert (run / "samples" / "epoch_001.png").is_file()
+    scored = translate("evaluate", str(run), str(facades), "--max-images", "30", "--out",
+                       str(tmp_path / "eval.json"), cwd=tmp_path)
+    assert scored.returncode == 0, scored.stderr
+    psnr = json.loads((tmp_path / "eval.json").read_text())["metrics"]["psnr"]
+    assert psnr["model"] > psnr["baseline"] + 1.0, psnr
 
 
 @pytest.mark.parametrize("width", [80, 120])
@@ -203,3 +219,96 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_pat
     assert "no checkpoint yet" in again.stderr and "epoch 1/1" in again.stderr
     assert not list(run.rglob("*_temp"))
     assert (run / "metrics.csv").read_text().count("\n") == 2  # header + the one epoch
+
+
+@pytest.mark.slow
+def test_nan_losses_stop_the_run_and_keep_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
+    """The NaN guard: from step 3 on the losses are NaN; fit stops with one line, the latest
+    checkpoint is epoch 1's, and `--json` wrote a parseable line per epoch."""
+    import json
+
+    import tensorflow as tf
+
+    import translate.models
+    from translate.config import resolve_config
+    from translate.errors import UserError
+    from translate.training import fit
+
+    build = translate.models.build_model
+
+    def poisoned(*args, **kwargs):
+        model = build(*args, **kwargs)
+        step = model.train_step
+
+        def train_step(data):
+            logs = step(data)
+            bad = tf.cast(model.train_step_counter, tf.float32) > 2.0
+            return {k: tf.where(bad, tf.constant(float("nan")), v) for k, v in logs.items()}
+
+        model.train_step = train_step
+        return model
+
+    monkeypatch.setattr(translate.models, "build_model", poisoned)
+    monkeypatch.chdir(tmp_path)
+    config = resolve_config(recipe="demo", overrides={
+        "model": {"netG": "resnet_6blocks", "ngf": 8, "ndf": 8},
+        "data": {"crop_size": 32, "load_size": 32, "batch_size": 2},
+        "train": {"epochs": 3, "epochs_decay": 0, "steps_per_epoch": 2},
+    })
+    with pytest.raises(UserError, match="losses became NaN .* at step .* last good checkpoint"):
+        fit(config, progress="json")
+    run = tmp_path / "runs" / "demo-1"
+    latest = tf.train.latest_checkpoint(str(run / "checkpoints" / "latest"))
+    assert latest.endswith("ckpt-1")  # saved after epoch 1, never after the NaN
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 2  # header + epoch 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert lines[0]["epoch"] == 1 and lines[0]["step"] == 2 and "G_A" in lines[0]
+
+
+def test_sample_grids_are_captioned_and_small_crops_enlarged(tmp_path):
+    """A CycleGAN grid of 64-px crops: 128-px cells, a caption band over the A rows and another
+    where the B rows begin."""
+    import cv2
+
+    from translate.callbacks import CAPTION_HEIGHT, write_grid
+
+    cell = np.full((64, 64, 3), 0.5, np.float32)
+    captions = [["real A", "A->B", "back to A"]] * 2 + [["real B", "B->A", "back to B"]] * 2
+    write_grid([[cell] * 3] * 4, tmp_path / "grid.png", captions)
+    grid = cv2.imread(str(tmp_path / "grid.png"))
+    assert grid.shape == (4 * 128 + 2 * CAPTION_HEIGHT, 3 * 128, 3)
+    band = grid[:CAPTION_HEIGHT]
+    assert band.min() < 100 and np.median(band) == 255  # dark text on white
+    second_band = grid[CAPTION_HEIGHT + 256 : 2 * CAPTION_HEIGHT + 256]
+    assert np.median(second_band) == 255
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_where_it_stopped_and_the_resume_finishes_the_run(tmp_path):
+    """SIGINT mid-epoch: exit 130 with the resume command, a checkpoint at that step (not the
+    epoch's start), and `--resume` completes the run without retraining the saved steps."""
+    run = tmp_path / "runs" / "demo-1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "translate.cli", "fit", "--recipe", "demo", *TINY, "--epochs", "2",
+         "--epochs-decay", "0", "--steps-per-epoch", "300", "--quiet", "--precision", "float32",
+         "--no-jit"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 300
+    while not (run / "checkpoints" / "latest" / "checkpoint").exists():  # epoch 1 is saved
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.time() < deadline
+        time.sleep(0.05)
+    time.sleep(3)  # into epoch 2
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "translate fit --resume runs/demo-1" in stderr and "Traceback" not in stderr
+    import tensorflow as tf
+
+    saved = int(tf.train.latest_checkpoint(str(run / "checkpoints" / "latest")).split("-")[-1])
+    assert 300 < saved < 600, saved  # the step it was interrupted at
+    resumed = translate("fit", "--resume", str(run), "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "epoch 2/2" in resumed.stderr and "epoch 1/2" not in resumed.stderr

@@ -303,12 +303,6 @@ def smooth_images(rng, n, size=SIZE, channels=3):
     return tf.image.resize(coarse, (size, size), method="bicubic").numpy().clip(-1, 1)
 
 
-def high_frequency_energy(x):
-    """Mean squared difference between horizontal neighbours: stripes have lots, blobs little."""
-    x = np.asarray(x)
-    return float(np.mean((x[:, :, 1:] - x[:, :, :-1]) ** 2))
-
-
 @pytest.mark.slow
 def test_pix2pix_learns_colour_inversion():
     rng = np.random.default_rng(0)
@@ -323,8 +317,26 @@ def test_pix2pix_learns_colour_inversion():
     assert l1 < 0.25 * baseline, (l1, baseline)
 
 
-@pytest.mark.slow
-def test_cyclegan_moves_plain_images_toward_striped():
+def stripe_share(x):
+    """Share of the horizontal detail that is the training stripes' period (4 px), any phase:
+    1.0 for those stripes, about 2 / width for noise, 0 for flat or smooth images."""
+    x = np.asarray(x, dtype=np.float64)
+    spectrum = np.abs(np.fft.rfft(x - x.mean(axis=2, keepdims=True), axis=2)) ** 2
+    period4 = spectrum[:, :, x.shape[2] // 4].sum()
+    return float(period4 / max(spectrum[:, :, 1:].sum(), 1e-12))
+
+
+def content_kept(output, x):
+    """Correlation of an output with its input, each image's mean removed: 1 for the input
+    itself, about 0 for noise or for stripes that ignore it."""
+    a, b = np.asarray(output, np.float64), np.asarray(x, np.float64)
+    a, b = a - a.mean(axis=(1, 2), keepdims=True), b - b.mean(axis=(1, 2), keepdims=True)
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+@pytest.fixture(scope="module")
+def striping_cyclegan():
+    """A tiny CycleGAN trained plain -> striped (8 epochs of 16 steps), and held-out plain images."""
     rng = np.random.default_rng(0)
     stripes = np.where(np.arange(SIZE) % 4 < 2, 0.5, -0.5).astype("float32")[None, None, :, None]
     plain = smooth_images(rng, 32) * 0.5
@@ -332,10 +344,27 @@ def test_cyclegan_moves_plain_images_toward_striped():
     model = make(tiny("cyclegan", ngf=8), steps_per_epoch=16, epochs=20)
     ds = tf.data.Dataset.from_tensor_slices((plain, striped)).shuffle(32, seed=0).batch(2)
     model.fit(ds, epochs=8, verbose=0)
-    test = smooth_images(np.random.default_rng(1), 16) * 0.5
-    before, target = high_frequency_energy(test), high_frequency_energy(striped)
-    after = high_frequency_energy(model(test))
-    assert after > before + 0.5 * (target - before), (before, after, target)
+    return model, smooth_images(np.random.default_rng(1), 16) * 0.5, striped
+
+
+@pytest.mark.slow
+def test_cyclegan_paints_the_stripes_of_the_target_domain(striping_cyclegan):
+    """The translation carries the stripes' period, which neither noise nor the identity (nor
+    the untrained net: 0.09) does. Measured: 0.91 after these 128 steps."""
+    model, test, striped = striping_cyclegan
+    noise = np.random.default_rng(2).uniform(-1, 1, test.shape)
+    assert stripe_share(striped) > 0.8 and stripe_share(test) < 0.01 and stripe_share(noise) < 0.1
+    assert stripe_share(model(test)) > 0.5, stripe_share(model(test))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="known: on this toy the tiny CycleGAN paints stripes that "
+                   "ignore the input (reconstruction correlation ~0.0-0.07 after 128-256 steps); "
+                   "the old test, horizontal energy only, could not see it")
+def test_cyclegan_cycle_gives_the_input_back(striping_cyclegan):
+    model, test, _ = striping_cyclegan
+    back = model.generator_for("BtoA")(model.generator_for("AtoB")(test))
+    assert content_kept(back, test) > 0.5, content_kept(back, test)
 
 
 def test_pix2pix_super_resolution_l1_stage_trains_only_the_generator():
@@ -396,7 +425,7 @@ def test_hinge_and_wgangp_train_every_network(kind, gan_mode):
 
 
 def test_conv_rewrites_match_the_framework_convs_in_bfloat16_and_in_a_train_step():
-    from translate.networks.blocks import framework_convs, stride1_conv2d
+    from translate.networks.cpu_kernels import framework_convs, stride1_conv2d
 
     x = tf.random.normal((2, 12, 11, 64), seed=1)
     kernel = tf.random.normal((3, 3, 64, 64), seed=2) * 0.05

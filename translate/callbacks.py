@@ -290,9 +290,9 @@ class MetricsCSV(keras.callbacks.Callback):
     what training logged.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, guard: NaNGuard | None = None):
         super().__init__()
-        self.path = Path(path)
+        self.path, self.guard = Path(path), guard
 
     @staticmethod
     def keep_epochs_up_to(path: Path, epoch: int) -> None:
@@ -309,6 +309,8 @@ class MetricsCSV(keras.callbacks.Callback):
             atomic_write_text(path, "".join(kept))
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.guard is not None and self.guard.failed:
+            return  # an epoch the NaN guard stopped: no row, as there is no checkpoint
         row = {"epoch": epoch + 1, "step": int(self.model.train_step_counter.numpy())}
         row.update({k: float(v) for k, v in sorted((logs or {}).items())})
         new = not self.path.is_file()

@@ -291,6 +291,7 @@ def fit(
                 f"{run_dir}: no checkpoint yet (stopped during its first epoch); starting it "
                 "from the beginning",
                 markup=False,
+                soft_wrap=True,
             )
     position = _Position(model, steps_per_epoch)
     if position.epoch >= total_epochs:
@@ -298,6 +299,7 @@ def fit(
             f"{run_dir} already finished its {total_epochs} epochs; to train on, give more: "
             f"translate fit --resume {run_dir} --epochs N [--epochs-decay M]",
             markup=False,
+            soft_wrap=True,
         )
         return run_dir
 
@@ -315,7 +317,7 @@ def fit(
         MetricsCSV.keep_epochs_up_to(run_dir / "metrics.csv", position.epoch)
         samples = _sample_batch(spec, config, task)
         callbacks += [
-            MetricsCSV(run_dir / "metrics.csv"),
+            MetricsCSV(run_dir / "metrics.csv", guard),
             SampleGrid(samples, run_dir / "samples", task, every=config.train.sample_every),
             TensorBoardLog(run_dir / "logs", run_dir / "samples"),  # after the grid is written
         ]
@@ -376,7 +378,8 @@ def fit(
 
     write_run_card(run_dir)
     console.print(
-        f"done: {run_dir}  (samples in {run_dir / 'samples'})", highlight=False, markup=False
+        f"done: {run_dir}  (samples in {run_dir / 'samples'})", highlight=False, markup=False,
+        soft_wrap=True,
     )
     return run_dir
 
