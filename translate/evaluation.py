@@ -220,6 +220,15 @@ def protocol_for(task, data: Path, split: str, direction: str) -> Protocol:
     return Protocol(items, "rgb", 0, description, unpaired_targets)
 
 
+def baseline_name(task) -> str:
+    """What the task is scored against, as its class says (a stand-in task object, e.g. an
+    export's or a test's, may only carry the name)."""
+    from translate.tasks import TASK_CLASSES
+
+    known = TASK_CLASSES.get(getattr(task, "name", ""))
+    return getattr(task, "baseline", None) or getattr(known, "baseline", "identity")
+
+
 def evaluate(
     translator,
     data: str | Path,
@@ -296,7 +305,7 @@ def evaluate(
     return {
         "task": task.name,
         "scale": int(getattr(task, "scale", 1)),
-        "baseline": getattr(task, "baseline", "identity"),
+        "baseline": baseline_name(task),
         "images": len(items),
         "protocol": protocol.description,
         "metrics": metrics,

@@ -62,7 +62,9 @@ def _reflect_indices(size: tf.Tensor, before: tf.Tensor, after: tf.Tensor) -> tf
     return tf.where(folded >= size, period - folded, folded)
 
 
-MIN_SIDE = 16  # photos smaller than this (a side) are reflect-padded up to it, then cropped back
+# Photos with a side under this are reflect-padded up to it, then cropped back: a ResNet
+# generator's residual blocks (1/4 of the input) need 2 px for their reflection padding.
+MIN_SIDE = 8
 
 
 def reflect_pad_to_multiple(
@@ -70,7 +72,7 @@ def reflect_pad_to_multiple(
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Reflect-pad an NHWC batch, centred, to height and width multiples of `multiple`, and to
     at least MIN_SIDE: a 4-px photo through a ResNet generator would reach its residual blocks
-    1 px wide, where their reflection padding cannot run.
+    1 px wide, where their reflection padding cannot run. Larger photos are padded as before.
 
     Returns (padded, top, left) so that the caller can crop the output back.
     """
