@@ -294,6 +294,9 @@ def test_ctrl_c_saves_where_it_stopped_and_the_resume_finishes_the_run(tmp_path)
          "--epochs-decay", "0", "--steps-per-epoch", "300", "--quiet", "--precision", "float32",
          "--no-jit"],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        # a job started in the background (CI under nohup ... &) ignores SIGINT, and so would
+        # its children: Python installs its KeyboardInterrupt handler only where it is not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 300
     while not (run / "checkpoints" / "latest" / "checkpoint").exists():  # epoch 1 is saved
