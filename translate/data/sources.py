@@ -345,14 +345,15 @@ def fetch(card: Card, force: bool = False, progress: bool = True) -> Path:
             if not expected and recorded.is_file():
                 expected = recorded.read_text().strip()
                 expected_by = f"the first download recorded in {recorded}"
+            digest = None
             if archive.exists() and expected and sha256_of(archive) != expected:
                 archive.unlink()
             if not archive.exists():
                 errors = []
                 for url in card.urls:
                     try:
-                        download(url, archive, expected, progress=progress,
-                                 expected_by=expected_by)
+                        digest = download(url, archive, expected, progress=progress,
+                                          expected_by=expected_by)
                         break
                     except UserError as exc:
                         errors.append(str(exc))
@@ -367,7 +368,7 @@ def fetch(card: Card, force: bool = False, progress: bool = True) -> Path:
                     archive.unlink(missing_ok=True)
                 raise
             if not expected:
-                digest = sha256_of(archive)
+                digest = digest or sha256_of(archive)  # hashed while downloading, if it was
                 recorded.write_text(digest + "\n")
                 log.warning("note: %s has no published sha256; recorded the download's, %s, "
                             "in %s: later fetches are checked against it",
