@@ -25,11 +25,12 @@ GENERATORS: dict[str, tuple[Callable[..., keras.Model], int]] = {
     "unet_256": (lambda ci, co, **kw: unet_generator(ci, co, num_downs=8, **kw), 256),
     "unet_128": (lambda ci, co, **kw: unet_generator(ci, co, num_downs=7, **kw), 128),
     "edsr": (edsr_generator, 1),
+    "edsr_8blocks": (lambda ci, co, **kw: edsr_generator(ci, co, n_blocks=8, **kw), 1),
     "srresnet": (srresnet_generator, 1),
 }
 
 # Generators whose output is `scale` x their input (build_generator passes scale to them only).
-SR_GENERATORS = ("edsr", "srresnet")
+SR_GENERATORS = ("edsr", "edsr_8blocks", "srresnet")
 
 DISCRIMINATORS: dict[str, Callable[..., keras.Model]] = {
     "basic": lambda ci, n_layers=3, **kw: nlayer_discriminator(ci, n_layers=3, **kw),

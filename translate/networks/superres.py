@@ -6,6 +6,7 @@ Inputs and outputs are in [-1, 1] (the output is not squashed by tanh; callers c
 
 - edsr: EDSR-baseline (Lim et al. 2017): conv, 16 residual blocks of conv-ReLU-conv without
   batch norm and with residual scaling, conv + long skip, sub-pixel upsampler, conv.
+  edsr_8blocks: the same with 8 blocks (with ngf 48: 2.3x the steps of EDSR-baseline per hour).
 - srresnet: SRResNet (Ledig et al. 2017): 9x9 conv + PReLU, 16 residual blocks conv-norm-PReLU-
   conv-norm, conv-norm + long skip, sub-pixel x2 stages with PReLU, 9x9 conv.
 """
