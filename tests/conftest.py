@@ -32,9 +32,9 @@ def write_run(run: Path, config, model) -> Path:
     import tensorflow as tf
 
     from translate.config import save_config
-    from translate.runs import CONFIG_FILE, LATEST_DIR
+    from translate.runs import RunDir
 
-    save_config(config, run / CONFIG_FILE)
+    save_config(config, RunDir(run).config)
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
-    tf.train.CheckpointManager(checkpoint, str(run / LATEST_DIR), max_to_keep=1).save()
+    tf.train.CheckpointManager(checkpoint, str(RunDir(run).latest), max_to_keep=1).save()
     return run

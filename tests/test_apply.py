@@ -10,12 +10,13 @@ import pytest
 import tensorflow as tf
 from conftest import write_run
 
-from translate.config import Config, ModelConfig, TrainConfig
+from translate.apply import Translator, apply_folder, load_translator
+from translate.config import Config, TrainConfig
 from translate.data.imageio import read_image, write_image_atomic
 from translate.errors import UserError
-from translate.inference import Translator, apply_folder, load_translator
+from translate.models import CycleGANOptions, Pix2PixOptions
 from translate.networks import build_generator
-from translate.runs import EPOCHS_DIR
+from translate.runs import RunDir
 from translate.tasks import TaskConfig, get_task
 
 TRANSLATION = get_task(TaskConfig())
@@ -252,7 +253,7 @@ def test_single_file_glob_and_formats(photos, tmp_path):
 
 def test_a_glob_does_not_follow_linked_folders(tmp_path):
     """`in/**/*.png` with a `sub/loop -> ..` link: two inputs, two outputs (it gave 82)."""
-    from translate.inference import list_inputs
+    from translate.apply import list_inputs
 
     folder = tmp_path / "in"
     (folder / "sub").mkdir(parents=True)
@@ -274,7 +275,7 @@ def test_a_killed_applys_hidden_temporaries_are_cleaned_on_the_next_run(tmp_path
     import os
     import time
 
-    from translate.inference import remove_stale_temporaries
+    from translate.apply import remove_stale_temporaries
 
     out = tmp_path / "out"
     (out / "sub").mkdir(parents=True)
@@ -303,14 +304,14 @@ def test_gray_stays_gray_for_superres():
     class GraySuperres(DoubleSize):
         scale = 1
 
-    from translate.inference import Decoded, finish, keeps_grayscale
+    from translate.apply import Decoded, finish, keeps_grayscale
 
     assert keeps_grayscale(GraySuperres()) and not keeps_grayscale(TRANSLATION)
-    from translate.inference import PhotoSpaceTask  # an export's task: from its metadata's name
+    from translate.tasks import ExportedTask  # an export's task: from its metadata's name
 
-    assert keeps_grayscale(PhotoSpaceTask("superres", 4)) and PhotoSpaceTask("superres").baseline == "bicubic"
-    assert not keeps_grayscale(PhotoSpaceTask("colorization"))
-    assert PhotoSpaceTask("colorization").baseline == "gray"
+    assert keeps_grayscale(ExportedTask.named("superres", 4)) and ExportedTask.named("superres", 4).baseline == "bicubic"
+    assert not keeps_grayscale(ExportedTask.named("colorization"))
+    assert ExportedTask.named("colorization").baseline == "gray"
     decoded = Decoded(np.zeros((4, 4, 3), np.float32), None, True, np.dtype(np.uint8))
     output = np.full((4, 4, 3), 0.5, np.float32)
     assert finish(decoded, output, "png", keep_gray=True).shape == (4, 4)
@@ -359,16 +360,19 @@ def test_inputs_that_share_a_name_keep_apart(tmp_path):
 
 
 def test_compare_writes_side_by_side_images_and_a_gallery(photos, tmp_path):
+    """The gallery says what made it and lists the inputs that failed (broken.png)."""
     out = tmp_path / "out"
-    summary = apply_folder(
-        Translator(negate, TRANSLATION, 4), photos, out, compare=True, progress=False
-    )
+    translator = Translator(negate, TRANSLATION, 4)
+    translator.made_by = "run runs/x-1 (epoch 3), AtoB"
+    summary = apply_folder(translator, photos, out, compare=True, recursive=True, progress=False)
     page = summary.gallery.read_text()
     assert summary.gallery == out / "index.html"
     for name in ("a.png", "b.jpg"):
         assert f'src="_compare/{name}.jpg"' in page
         pair = read_image(out / "_compare" / f"{name}.jpg")
         assert pair.shape == (20, 48, 3)
+    assert "run runs/x-1 (epoch 3), AtoB" in page
+    assert "1 failed" in page and "broken.png" in page.split("1 failed")[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,12 +387,12 @@ def run_dir(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "tiny-1"
     config = Config(
         name="tiny",
-        model=ModelConfig(kind="cyclegan", netG="resnet_6blocks", ngf=4, ndf=4, norm="batch"),
+        model=CycleGANOptions(netG="resnet_6blocks", ngf=4, ndf=4, norm="batch"),
         train=TrainConfig(steps_per_epoch=1),
     )
     model = build_model(config.model, config.train)
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
-    checkpoint.write(str(run / EPOCHS_DIR / "epoch-1"))
+    checkpoint.write(str(RunDir(run).epoch_checkpoint(1)))
     for variable in model.generator_for("AtoB").trainable_variables:
         variable.assign(variable * 3.0 + 0.01)
     return write_run(run, config, model)
@@ -401,6 +405,8 @@ def test_run_directory_epoch_and_direction(run_dir):
     back = load_translator(run_dir, direction="BtoA")(photo)
     assert latest.shape == epoch1.shape == back.shape == photo.shape
     assert np.abs(latest - epoch1).max() > 1e-3 and np.abs(latest - back).max() > 1e-3
+    assert load_translator(run_dir, epoch=1).made_by == f"run {run_dir} (epoch 1), AtoB"
+    assert "latest checkpoint" in load_translator(run_dir, direction="BtoA").made_by
     with pytest.raises(UserError, match="epoch 7"):
         load_translator(run_dir, epoch=7)
     with pytest.raises(UserError, match="not a run directory|no such"):
@@ -413,8 +419,9 @@ def test_export_gives_what_the_run_gives(run_dir, tmp_path):
     export_run(run_dir, tmp_path / "serving", name="tiny", direction="AtoB", warmup=False)
     photo = smooth_photo(20, 28)
     from_run = load_translator(run_dir, tile=16, tile_overlap=8)(photo)
-    from_export = load_translator(tmp_path / "serving" / "tiny", tile=16, tile_overlap=8)(photo)
-    np.testing.assert_allclose(from_export, from_run, atol=1e-4)
+    exported = load_translator(tmp_path / "serving" / "tiny", tile=16, tile_overlap=8)
+    np.testing.assert_allclose(exported(photo), from_run, atol=1e-4)
+    assert exported.made_by.startswith(f"export {tmp_path / 'serving' / 'tiny' / '1'}, from run ")
     with pytest.raises(UserError, match="BtoA"):
         load_translator(tmp_path / "serving" / "tiny", direction="BtoA")
 
@@ -453,8 +460,8 @@ def test_superres_export_upscales_large_photos_in_tiles_as_the_run(tmp_path):
     keras.utils.set_random_seed(0)
     config = Config(
         name="sr",
-        model=ModelConfig(kind="pix2pix", netG="edsr", ngf=8, norm="none", lambda_gan=0.0,
-                          pool_size=0, init_type="kaiming"),
+        model=Pix2PixOptions(netG="edsr", ngf=8, norm="none", lambda_gan=0.0, pool_size=0,
+                             init_type="kaiming"),
         task=TaskConfig(name="superres", scale=4),
     )
     model = build_model(config.model, config.train, scale=4)

@@ -44,13 +44,22 @@ def start_cluster(job, cwd, env=None):
             for i in range(2)]
 
 
-def assert_all_succeed(procs):
+def assert_all_succeed(procs) -> list[str]:
+    """Wait for every worker; each must exit 0. Returns their stderr."""
+    errors = []
     for proc in procs:
         try:
             _, err = proc.communicate(timeout=400)
         finally:
             proc.kill()
         assert proc.returncode == 0, err
+        errors.append(err)
+    return errors
+
+
+def tensorflow_log_lines(stderr: str) -> list[str]:
+    """TensorFlow's own C++ log lines (E0000 ..., W0000 ...), which a normal run must not print."""
+    return [line for line in stderr.splitlines() if line[:5] in ("E0000", "W0000")]
 
 
 def free_ports(n):
@@ -150,8 +159,12 @@ def test_two_workers_train_as_one_process(tmp_path):
     single = translate(*JOB, "--strategy", "cpu", "--name", "single", cwd=tmp_path)
     assert single.returncode == 0, single.stderr
 
-    assert_all_succeed(start_cluster([*JOB, "--strategy", "multi-worker", "--name", "cluster"],
-                                     tmp_path, env={"TRANSLATE_KEEP_WORKER_DIRS": "1"}))
+    errors = assert_all_succeed(start_cluster(
+        [*JOB, "--strategy", "multi-worker", "--name", "cluster"], tmp_path,
+        env={"TRANSLATE_KEEP_WORKER_DIRS": "1"},
+    ))
+    # A normal exit of every worker is quiet (no coordination-service error at shutdown).
+    assert [tensorflow_log_lines(err) for err in errors] == [[], []], errors
     run = tmp_path / "runs" / "cluster"  # fixed name: every worker and restart agree on it
     assert (run / "samples" / "epoch_003.png").is_file()
     assert not (run / ".worker-1" / "samples").exists()  # only the chief writes samples and logs
@@ -189,3 +202,54 @@ def test_a_killed_worker_restarted_with_the_same_command_continues_from_the_chec
     assert_same(weights(run / "checkpoints/latest", run),
                 weights(tmp_path / "runs/straight-1/checkpoints/latest",
                         tmp_path / "runs/straight-1"))
+
+
+SYNC_BN_SCRIPT = """
+import json
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from translate.layers import normalization
+
+# The two replicas see halves with different means: their own statistics differ from the batch's.
+x = np.random.default_rng(0).normal(size=(4, 3, 3, 2)).astype("float32")
+x[2:] += 3.0
+
+def moving_statistics(kind, strategy):
+    with strategy.scope():
+        layer = normalization(kind)
+        layer.build(x.shape)
+    batches = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(x))
+    @tf.function
+    def step(batch):
+        strategy.run(lambda images: layer(images, training=True), args=(batch,))
+    step(next(iter(batches)))
+    return [layer.moving_mean.numpy().tolist(), layer.moving_variance.numpy().tolist()]
+
+two = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+print(json.dumps({
+    "one_device": moving_statistics("batch", tf.distribute.OneDeviceStrategy("/cpu:0")),
+    "synchronized": moving_statistics("sync_batch", two),
+    "per_replica": moving_statistics("batch", two),
+}))
+"""
+
+
+def test_sync_batch_norm_keeps_the_statistics_of_the_whole_batch_over_two_replicas():
+    """runtime.sync_batch_norm: two replicas update the running mean and (unbiased) variance as
+    one device does on the whole batch; plain batch norm averages per-replica statistics."""
+    run = subprocess.run([sys.executable, "-c", SYNC_BN_SCRIPT], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    stats = json.loads(run.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(stats["synchronized"], stats["one_device"], rtol=1e-5)
+    variance_gap = np.abs(np.subtract(stats["per_replica"][1], stats["one_device"][1]))
+    assert variance_gap.min() > 0.1  # without sync, each replica sees only its half
+
+
+def test_sync_batch_norm_option_turns_batch_norm_into_its_synchronized_form():
+    config = resolve_config(recipe="facades", overrides={"runtime": {"sync_batch_norm": True}})
+    assert scale_for_replicas(config, 1).model.norm == "sync_batch"
+    plain = resolve_config(recipe="facades")
+    assert scale_for_replicas(plain, 1).model.norm == "batch"

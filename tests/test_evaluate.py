@@ -4,7 +4,6 @@ import json
 import math
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from translate.data.imageio import write_image_atomic
 from translate.errors import UserError
 from translate.evaluation import evaluate, json_ready, to_uint8
 from translate.metrics import INCEPTION_WEIGHTS_FILE, gray_baseline, psnr_y
+from translate.tasks import ColorizationTask, SuperResolutionTask, TaskConfig, TranslationTask
 
 rng = np.random.default_rng(0)
 
@@ -35,7 +35,7 @@ def write_folder(folder, images, suffix=".png"):
 
 
 class FakeTranslator:
-    """What translate.inference.Translator offers evaluate: a task and photo01 -> photo01."""
+    """What translate.apply.Translator offers evaluate: a task and photo01 -> photo01."""
 
     def __init__(self, task, forward):
         self.task, self.forward, self.calls = task, forward, 0
@@ -51,11 +51,15 @@ def area_downscale(hr01, scale):
     return hr01.reshape(h // scale, scale, w // scale, scale, c).mean(axis=(1, 3))
 
 
-def superres_task(scale):
-    def degrade(hr01, seed=None):
-        return area_downscale(hr01, scale)
+class AreaDownscaling(SuperResolutionTask):
+    """Super-resolution whose LR images are box-filtered, so expected scores are easy to compute."""
 
-    return SimpleNamespace(name="superres", scale=scale, degrade=degrade)
+    def degrade(self, hr01, seed=None):
+        return area_downscale(hr01, self.scale)
+
+
+def superres_task(scale):
+    return AreaDownscaling(TaskConfig(name="superres", scale=scale))
 
 
 def bicubic_model(scale):
@@ -131,7 +135,7 @@ def test_a_model_output_of_the_wrong_size_names_the_image(tmp_path):
 def test_colorization_scores_rgb_and_colourfulness_next_to_gray(tmp_path):
     photos = [smooth_photo(), smooth_photo()]
     data = write_folder(tmp_path / "photos", photos, suffix=".jpg")
-    task = SimpleNamespace(name="colorization", scale=1)
+    task = ColorizationTask()
 
     def gray(photo01):
         return gray_baseline(np.round(photo01 * 255).astype(np.uint8)) / 255.0
@@ -152,7 +156,7 @@ def test_colorization_scores_rgb_and_colourfulness_next_to_gray(tmp_path):
 # ---------------------------------------------------------------- translation
 
 
-TRANSLATION = SimpleNamespace(name="translation", scale=1)
+TRANSLATION = TranslationTask()
 
 
 def invert(image01):
@@ -240,7 +244,7 @@ def test_the_superres_task_degradation_reproduces_the_set5_lr_files(shared_data)
 
 
 def test_an_untrained_edsr_and_colorizer_through_the_translator(tmp_path):
-    from translate.inference import Translator
+    from translate.apply import Translator
     from translate.networks import build_generator
     from translate.tasks import TaskConfig, get_task
 
@@ -265,13 +269,13 @@ def test_an_untrained_edsr_and_colorizer_through_the_translator(tmp_path):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A tiny untrained pix2pix-style run directory (config.yaml + latest checkpoint)."""
-    from translate.config import Config, ModelConfig, TrainConfig
-    from translate.models import build_model
+    from translate.config import Config, TrainConfig
+    from translate.models import CycleGANOptions, build_model
 
     run = tmp_path_factory.mktemp("runs") / "tiny-1"
     config = Config(
         name="tiny",
-        model=ModelConfig(kind="cyclegan", netG="resnet_6blocks", ngf=4, ndf=4, norm="batch"),
+        model=CycleGANOptions(netG="resnet_6blocks", ngf=4, ndf=4, norm="batch"),
         train=TrainConfig(steps_per_epoch=1),
     )
     return write_run(run, config, build_model(config.model, config.train))
@@ -300,13 +304,14 @@ def test_cli_evaluates_a_run_on_aligned_pairs(run_dir, tmp_path):
 
 def test_an_export_of_superres_gets_the_bicubic_degradation(tmp_path):
     """An export's task holds no degradation: evaluate makes LR images with the bicubic one."""
-    from translate.inference import PhotoSpaceTask, Translator
+    from translate.apply import Translator
+    from translate.tasks import ExportedTask
 
     def forward(batch):  # an export's signature: photos in [0, 1], x2, photos out
         return tf.image.resize(batch, tf.shape(batch)[1:3] * 2, "bicubic")
 
     data = write_folder(tmp_path / "hr", [smooth_photo(32, 32), smooth_photo(33, 30)])
-    translator = Translator(forward, PhotoSpaceTask("superres", 2), size_multiple=1)
+    translator = Translator(forward, ExportedTask.named("superres", 2), size_multiple=1)
     report = evaluate(translator, data)
     assert report["images"] == 2 and report["baseline"] == "bicubic"
     psnr_ = report["metrics"]["psnr_y"]
@@ -315,7 +320,7 @@ def test_an_export_of_superres_gets_the_bicubic_degradation(tmp_path):
 
 def test_a_btoa_pix2pix_run_is_scored_the_way_it_was_trained(tmp_path):
     """facades labels->photo is trained BtoA: its one generator reads B, unless told otherwise."""
-    from translate.commands.evaluate import _directions
+    from translate.api import _evaluation_directions as _directions
     from translate.config import resolve_config, save_config
 
     save_config(resolve_config(recipe="facades"), tmp_path / "config.yaml")

@@ -23,11 +23,11 @@ from translate.export import (
     WARMUP_FILE,
     export_generators,
     read_export_metadata,
-    reflect_pad_to_multiple,
     warmup_inputs,
     write_warmup_requests,
 )
 from translate.networks import build_generator
+from translate.padding import reflect_pad_to_multiple
 from translate.tasks import TranslationTask
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "serving.md"
@@ -438,12 +438,12 @@ def test_colorization_runs_in_lab_inside_the_graph(exported):
 @pytest.fixture(scope="module")
 def cyclegan_run(tmp_path_factory):
     """A run directory as `translate fit` leaves it: config.yaml and checkpoints/latest."""
-    from translate.config import Config, ModelConfig
-    from translate.models import build_model
+    from translate.config import Config
+    from translate.models import CycleGANOptions, build_model
 
     config = Config(
         name="tinyrun",
-        model=ModelConfig(kind="cyclegan", netG="resnet_6blocks", ngf=8, ndf=8),
+        model=CycleGANOptions(netG="resnet_6blocks", ngf=8, ndf=8),
     )
     model = build_model(config.model, config.train)
     rng = np.random.default_rng(3)

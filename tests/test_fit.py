@@ -1,5 +1,6 @@
 """`translate fit` as users run it: a run directory, samples, exact resume, clean errors."""
 
+import json
 import os
 import signal
 import subprocess
@@ -72,6 +73,8 @@ def test_demo_recipe_trains_end_to_end(tmp_path):
             for value in tf.compat.v1.Event.FromString(record.numpy()).summary.value}
     assert {"samples", "learning_rate"} <= tags, tags
     assert "epoch 2/2" in result.stderr
+    # Only our lines: no TensorFlow C++ log lines (the grappler remapper's E0000 once was one).
+    assert not [line for line in result.stderr.splitlines() if line[:5] in ("E0000", "W0000")]
     card = (run / "README.md").read_text()  # the model card
     assert "# demo" in card and "trained: 2 of 2 epochs" in card and "translate apply runs/demo-1" in card
     # A second run never overwrites the first.
@@ -315,3 +318,22 @@ def test_ctrl_c_saves_where_it_stopped_and_the_resume_finishes_the_run(tmp_path)
     resumed = translate("fit", "--resume", str(run), "--quiet", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "epoch 2/2" in resumed.stderr and "epoch 1/2" not in resumed.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flags, saved", [
+    (["--jit"], {"jit": True}),
+    (["--precision", "mixed_bfloat16"], {"precision": "mixed_bfloat16"}),
+])
+def test_jit_and_precision_flags_train_and_are_kept_in_the_run(tmp_path, flags, saved):
+    """--jit (XLA-compiled step) and --precision from the CLI: the run trains with finite losses
+    and its config keeps the flag, so a resume runs the same way."""
+    import yaml
+
+    result = translate("fit", "--recipe", "demo", *TINY, "--epochs", "1", "--epochs-decay", "0",
+                       "--steps-per-epoch", "2", "--json", *flags, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["step"] == 2 and all(np.isfinite(line[k]) for k in ("G_A", "D_A", "cycle_A"))
+    runtime = yaml.safe_load((tmp_path / "runs" / "demo-1" / "config.yaml").read_text())["runtime"]
+    assert {k: runtime[k] for k in saved} == saved

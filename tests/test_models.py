@@ -11,21 +11,24 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from translate.config import ModelConfig, TrainConfig
+from translate.config import TrainConfig
 from translate.errors import UserError
-from translate.models import ConstantThenLinearDecay, ImagePool, build_model
+from translate.models import (
+    ConstantThenLinearDecay,
+    ImagePool,
+    ModelOptions,
+    Pix2PixOptions,
+    build_model,
+    model_class,
+)
 
 SIZE = 32  # the smallest size a 3-layer PatchGAN still maps to a logit grid
 
 
-def tiny(kind="cyclegan", **overrides) -> ModelConfig:
+def tiny(kind="cyclegan", **overrides) -> ModelOptions:
     """A small model of `kind` with the reference's defaults for that kind."""
-    defaults = {
-        "cyclegan": {},
-        "pix2pix": {"norm": "batch", "gan_mode": "vanilla", "dropout": True, "pool_size": 0},
-    }[kind]
-    fields = {"netG": "resnet_6blocks", "ngf": 8, "ndf": 8, **defaults, **overrides}
-    return ModelConfig(kind=kind, **fields)
+    fields = {"netG": "resnet_6blocks", "ngf": 8, "ndf": 8, **overrides}
+    return model_class(kind).Options(**fields)
 
 
 def images(seed, n=2, channels=3, size=SIZE):
@@ -67,10 +70,11 @@ def test_build_model_gives_the_contract():
     assert {"G_A", "G_B", "D_A", "D_B", "optimizer_G", "optimizer_D", "fake_A_pool",
             "fake_B_pool", "step"} <= set(items)
     assert isinstance(items["step"], tf.Variable) and items["step"].dtype == tf.int64
-    assert cyc.optimizer_G.built and cyc.optimizer_D.built
+    assert set(cyc.optimizers) == {"G", "D"}
+    assert cyc.optimizers["G"].built and cyc.optimizers["D"].built
     # One optimizer for both G, one for both D (the reference's itertools.chain).
     n_g = len(cyc.G_A.trainable_variables) + len(cyc.G_B.trainable_variables)
-    assert len(cyc.optimizer_G._trainable_variables) == n_g
+    assert len(cyc.optimizers["G"]._trainable_variables) == n_g
 
 
 def test_identity_loss_needs_equal_channel_counts():
@@ -128,11 +132,12 @@ def test_each_update_changes_its_networks_and_nothing_else():
     model = make(tiny("cyclegan", norm="batch"))  # batch norm: every weight gets a gradient
     a, b = images(5), images(6)
     g_vars = model.G_A.variables + model.G_B.variables
-    d_trainable = model.discriminator_variables()
+    d_trainable = model.optimized_variables()["D"]
+    g_trainable = model.optimized_variables()["G"]
 
     g_before, d_before = snapshot(g_vars), snapshot(d_trainable)
     fake_a, fake_b, _ = model.update_generators(a, b)
-    assert all(changed(g_before[: len(model.generator_variables())], model.generator_variables()))
+    assert all(changed(g_before[: len(g_trainable)], g_trainable))
     assert not any(changed(d_before, d_trainable))  # D ran (G's GAN loss) but did not learn
 
     g_before, d_before = snapshot(g_vars), snapshot(d_trainable)
@@ -210,8 +215,8 @@ def test_restored_checkpoint_gives_the_same_next_step(tmp_path):
         status.assert_existing_objects_matched()
         assert int(second.train_step_counter.numpy()) == 2
         # Step 2 starts the decay epoch: both optimizers are at the same, lower rate.
-        lr = float(first.optimizer_G.learning_rate)
-        assert lr == float(second.optimizer_G.learning_rate) == pytest.approx(1e-4)
+        lr = float(first.optimizers["G"].learning_rate)
+        assert lr == float(second.optimizers["G"].learning_rate) == pytest.approx(1e-4)
         before = snapshot(first.trainable_variables)
         logs_first, logs_second = first.train_step(batches[2]), second.train_step(batches[2])
         assert all(changed(before, first.trainable_variables))
@@ -227,7 +232,7 @@ def test_mixed_precision_policies_train_with_float32_losses():
             keras.mixed_precision.set_global_policy(policy)
             model = make(tiny("cyclegan", pool_size=0))
             assert model.G_A.layers[1].compute_dtype == policy.split("_")[1]
-            scaled = isinstance(model.optimizer_G, keras.optimizers.LossScaleOptimizer)
+            scaled = isinstance(model.optimizers["G"], keras.optimizers.LossScaleOptimizer)
             assert scaled == (policy == "mixed_float16")
             logs = model.train_step((images(7), images(8)))
             assert all(np.isfinite(float(v)) for v in logs.values()), logs
@@ -243,15 +248,15 @@ MIRRORED = textwrap.dedent(
         tf.config.list_physical_devices("CPU")[0],
         [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
     import keras
-    from translate.config import ModelConfig, TrainConfig
-    from translate.models import build_model
+    from translate.config import TrainConfig
+    from translate.models import build_model, model_class
 
     def build(kind, strategy):
         keras.utils.set_random_seed(0)
         # norm "none": batch norm is per replica; and a conv bias before instance norm has a
         # gradient that is zero up to float noise, which Adam's first step blows up to ~lr.
-        config = ModelConfig(kind=kind, netG="resnet_6blocks", ngf=4, ndf=4, pool_size=2,
-                             norm="none", gan_mode="lsgan")
+        config = model_class(kind).Options(netG="resnet_6blocks", ngf=4, ndf=4, pool_size=2,
+                                           norm="none", gan_mode="lsgan", dropout=False)
         with strategy.scope():
             model = build_model(config, TrainConfig(), steps_per_epoch=4)
             model.compile()
@@ -370,8 +375,8 @@ def test_cyclegan_cycle_gives_the_input_back(striping_cyclegan):
 
 def test_pix2pix_super_resolution_l1_stage_trains_only_the_generator():
     """lambda_gan 0 (the PSNR stage of superres-x4): G learns from L1 alone, D is untouched."""
-    config = ModelConfig(kind="pix2pix", netG="edsr", norm="none", ngf=8, ndf=8, lambda_gan=0.0,
-                         lambda_L1=1.0, pool_size=0, dropout=False)
+    config = Pix2PixOptions(netG="edsr", norm="none", ngf=8, ndf=8, lambda_gan=0.0,
+                            lambda_L1=1.0, pool_size=0, dropout=False)
     model = build_model(config, TrainConfig(), scale=2)
     model.compile()
     lr = tf.random.uniform((2, 8, 8, 3), -1, 1, seed=1)
@@ -459,3 +464,41 @@ def test_conv_rewrites_match_the_framework_convs_in_bfloat16_and_in_a_train_step
             np.testing.assert_allclose(ours, theirs, atol=1e-3 * size, err_msg=variable.path)
             compared += 1
     assert compared > 0.5 * len(variables)  # the rest are conv biases right before a norm
+
+
+def test_the_guides_template_model_trains_from_its_own_file_plus_one_registry_line(
+    tmp_path, monkeypatch
+):
+    """docs/template_model.py, registered as docs/adding-a-model.md says, goes through fit
+    (samples, metrics, checkpoint) and back through load_run like a built-in kind."""
+    import importlib.util
+
+    from conftest import REPO
+
+    from translate.config import resolve_config
+    from translate.models import MODELS
+    from translate.runs import load_run
+    from translate.training import fit
+
+    spec = importlib.util.spec_from_file_location("template_model", REPO / "docs" / "template_model.py")
+    template = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, template)  # dataclasses look their module up
+    spec.loader.exec_module(template)
+    monkeypatch.setitem(MODELS, template.Regression.kind, template.Regression)  # the one line
+
+    monkeypatch.chdir(tmp_path)
+    config = resolve_config(model="regression", data="shapes-paired", overrides={
+        "model": {"netG": "resnet_6blocks", "ngf": 8},
+        "data": {"crop_size": 32, "load_size": 32, "batch_size": 2},
+        "train": {"epochs": 1, "epochs_decay": 0, "steps_per_epoch": 2, "num_samples": 2},
+    })
+    assert type(config.model).__name__ == "RegressionOptions" and config.model.lambda_L1 == 1.0
+    run = fit(config, progress="quiet")
+
+    header, row = (run / "metrics.csv").read_text().splitlines()
+    assert "G_L1" in header.split(",") and np.isfinite(float(row.split(",")[header.split(",").index("G_L1")]))
+    assert (run / "samples" / "epoch_001.png").is_file()
+    loaded = load_run(run)
+    assert loaded.directions() == ["AtoB"] and int(loaded.model.train_step_counter.numpy()) == 2
+    out = loaded.generator("AtoB")(tf.zeros([1, 32, 32, 3]))
+    assert out.shape == (1, 32, 32, 3)

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from translate.config import ModelConfig
+from translate.models import CycleGANOptions, model_class
 from translate.networks import build_generator
 from translate.tasks import TaskConfig, check_task_model, get_task
 from translate.tasks.lab import lab_to_rgb, rgb_to_lab
@@ -255,6 +255,9 @@ def test_sr_parameter_counts():
     assert trainable(build_generator("edsr", 3, 3, scale=4)) == 1_517_571
     assert trainable(build_generator("edsr", 3, 3, scale=2)) == 1_369_859
     assert trainable(build_generator("srresnet", 3, 3, scale=4, norm="batch")) == 1_548_547
+    # The lighter EDSR, 8 blocks x 48: head 1,344; blocks 8 x 2 x 20,784; body 20,784;
+    # upsamplers 2 x 83,136; tail 1,299.
+    assert trainable(build_generator("edsr_8blocks", 3, 3, ngf=48, scale=4)) == 522_243
 
 
 def test_same_size_generators_refuse_a_scale():
@@ -269,15 +272,15 @@ def test_same_size_generators_refuse_a_scale():
 
 def test_check_task_model():
     sr = TaskConfig(name="superres", scale=4)
-    assert check_task_model(sr, ModelConfig(netG="edsr")) is None
-    assert "netG=unet_256" in check_task_model(sr, ModelConfig(netG="unet_256"))
-    assert "task.scale" in check_task_model(TaskConfig("superres", 8), ModelConfig(netG="edsr"))
+    assert check_task_model(sr, CycleGANOptions(netG="edsr")) is None
+    assert "netG=unet_256" in check_task_model(sr, CycleGANOptions(netG="unet_256"))
+    assert "task.scale" in check_task_model(TaskConfig("superres", 8), CycleGANOptions(netG="edsr"))
     color = TaskConfig(name="colorization")
-    assert "input_channels=1" in check_task_model(color, ModelConfig(netG="unet_256"))
-    ok = ModelConfig(netG="unet_256", input_channels=1, output_channels=2)
+    assert "input_channels=1" in check_task_model(color, CycleGANOptions(netG="unet_256"))
+    ok = CycleGANOptions(netG="unet_256", input_channels=1, output_channels=2)
     assert check_task_model(color, ok) is None
-    assert "superres" in check_task_model(TaskConfig(), ModelConfig(netG="srresnet"))
-    assert check_task_model(TaskConfig(), ModelConfig(input_channels=1, output_channels=1)) is None
+    assert "superres" in check_task_model(TaskConfig(), CycleGANOptions(netG="srresnet"))
+    assert check_task_model(TaskConfig(), CycleGANOptions(input_channels=1, output_channels=1)) is None
 
 
 def read_builtin_recipe(name: str) -> dict:
@@ -288,10 +291,10 @@ def read_builtin_recipe(name: str) -> dict:
 @pytest.mark.parametrize("name", ["colorization", "superres-x2", "superres-x3", "superres-x4"])
 def test_task_recipes_fit_their_model(name):
     raw = read_builtin_recipe(name)
-    model = {k: v for k, v in raw["model"].items() if k != "lambda_gan"}
-    assert check_task_model(TaskConfig(**raw["task"]), ModelConfig(**model)) is None
+    model = raw["model"]
+    assert check_task_model(TaskConfig(**raw["task"]), model_class(model["kind"]).Options(**model)) is None
     if name.startswith("superres-x"):
-        assert raw["task"]["scale"] == int(name[-1]) and raw["model"]["netG"] == "edsr"
+        assert raw["task"]["scale"] == int(name[-1]) and raw["model"]["netG"] == "edsr_8blocks"
         assert raw["data"]["dataset"] == "div2k"  # a real SR training set by default
         assert raw["model"]["lambda_gan"] == 0.0  # the PSNR stage: L1 only
         assert raw["data"]["crop_size"] % raw["task"]["scale"] == 0
@@ -308,7 +311,8 @@ def test_superres_recipe_resolves():
     from translate.config import resolve_config
 
     config = resolve_config(recipe="superres-x4")
-    assert (config.task.name, config.task.scale, config.model.netG) == ("superres", 4, "edsr")
+    assert (config.task.name, config.task.scale, config.model.netG) == ("superres", 4, "edsr_8blocks")
+    assert (config.model.ngf, config.train.epochs, config.train.epochs_decay) == (48, 28, 18)
 
 
 @pytest.mark.slow

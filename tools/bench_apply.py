@@ -24,8 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from translate.apply import Translator, apply_folder  # noqa: E402
 from translate.data.imageio import read_image, write_image_atomic  # noqa: E402
-from translate.inference import Translator, apply_folder  # noqa: E402
 from translate.networks import build_generator, generator_size_multiple  # noqa: E402
 from translate.tasks import TaskConfig, get_task  # noqa: E402
 

@@ -28,7 +28,7 @@ def measure(recipe: str, data: str, strategy_name: str, steps: int) -> float:
 
     from translate.config import parse_set, resolve_config
     from translate.data import resolve_dataset
-    from translate.models import build_model
+    from translate.models import build_model, model_class
     from translate.tasks import get_task
     from translate.training import _train_dataset, count_steps_per_epoch
 
@@ -38,7 +38,7 @@ def measure(recipe: str, data: str, strategy_name: str, steps: int) -> float:
     }[strategy_name]()
     config = resolve_config(recipe=recipe, overrides=parse_set([f"data.dataset={data}"]))
     task = get_task(config.task)
-    paired = config.model.kind == "pix2pix" and not task.makes_own_pairs
+    paired = model_class(config.model.kind).paired and not task.makes_own_pairs
     spec = resolve_dataset(config.data.dataset, layout=config.data.layout, paired=paired)
     steps_per_epoch = count_steps_per_epoch(spec, config)
     with strategy.scope():

@@ -210,9 +210,9 @@ def count_forward_flops(network, shape) -> float:
 # -- one (model, batch) measurement, in its own process ------------------------------------------
 def model_config(kind: str):
     """The `translate fit` defaults of `kind` (resnet_9blocks/instance or unet_256/batch)."""
-    from translate.config import KIND_DEFAULTS, ModelConfig
+    from translate.models import model_class
 
-    return ModelConfig(**KIND_DEFAULTS[kind]["model"])
+    return model_class(kind).Options()
 
 
 class StepTimer:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from translate.runs import RunDir
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -36,30 +39,30 @@ class CheckpointSaver(keras.callbacks.Callback):
     checkpoint last, atomically, so a kill mid-write leaves the previous checkpoint as latest.
     """
 
-    def __init__(self, checkpoint, latest_manager, epochs_dir: Path, every: int, guard: NaNGuard):
+    def __init__(self, checkpoint, latest_manager, run: RunDir, every: int, guard: NaNGuard):
         super().__init__()
         self.checkpoint, self.latest, self.every = checkpoint, latest_manager, every
-        self.epochs_dir, self.guard = Path(epochs_dir), guard
+        self.run, self.guard = run, guard
 
     def on_epoch_end(self, epoch, logs=None):
         if self.guard.failed:
             return  # the NaN guard fired: keep the last good checkpoint
         self.latest.save()
         if (epoch + 1) % self.every == 0:
-            self.checkpoint.write(str(self.epochs_dir / f"epoch-{epoch + 1}"))
+            self.checkpoint.write(str(self.run.epoch_checkpoint(epoch + 1)))
 
 
 class SampleGrid(keras.callbacks.Callback):
     """samples/epoch_XXX.png: fixed held-out images, input | output | reconstruction or target."""
 
-    def __init__(self, batch, folder: Path, task, every: int = 1):
+    def __init__(self, batch, run: RunDir, task, every: int = 1):
         super().__init__()
-        self.batch, self.task, self.every, self.folder = batch, task, every, Path(folder)
+        self.batch, self.task, self.every, self.run = batch, task, every, run
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
-            rows, captions = sample_rows(self.model, self.batch, self.task)
-            write_grid(rows, self.folder / f"epoch_{epoch + 1:03d}.png", captions)
+            rows, captions = self.model.sample_rows(self.batch, self.task)
+            write_grid(rows, self.run.sample_grid(epoch + 1), captions)
 
 
 class TensorBoardLog(keras.callbacks.Callback):
@@ -67,24 +70,24 @@ class TensorBoardLog(keras.callbacks.Callback):
     `fit` call, and `translate fit` calls it once per epoch), each epoch's losses and learning
     rate, and the epoch's sample grid as an image."""
 
-    def __init__(self, log_dir: Path, samples_dir: Path):
+    def __init__(self, run: RunDir):
         super().__init__()
-        self.log_dir, self.samples_dir = Path(log_dir), Path(samples_dir)
+        self.run = run
         self.writer = None
 
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
 
         if self.writer is None:
-            self.writer = tf.summary.create_file_writer(str(self.log_dir / "train"))
+            self.writer = tf.summary.create_file_writer(str(self.run.logs / "train"))
         step = int(self.model.train_step_counter.numpy())
         with self.writer.as_default(step=step):
             for name, value in (logs or {}).items():
                 tf.summary.scalar(name, float(value))
-            optimizer = getattr(self.model, "optimizer_G", None)
+            optimizer = self.model.optimizer  # the first of the model's optimizers (G's)
             if optimizer is not None:
                 tf.summary.scalar("learning_rate", float(optimizer.learning_rate))
-            grid = self.samples_dir / f"epoch_{epoch + 1:03d}.png"
+            grid = self.run.sample_grid(epoch + 1)
             if grid.is_file():
                 image = tf.io.decode_png(tf.io.read_file(str(grid)), channels=3)
                 tf.summary.image("samples", image[None], description=grid.name)
@@ -94,32 +97,6 @@ class TensorBoardLog(keras.callbacks.Callback):
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-
-
-def sample_rows(model, batch, task) -> tuple[list[list], list[list[str]]]:
-    """Rows of photos (RGB in [0, 1]) for a sample grid, made by the task as apply makes them,
-    and each row's column captions.
-
-    Pix2Pix: input | output | target. CycleGAN: real | fake | reconstruction, for A then B.
-    """
-    a, b = batch
-    g_ab = model.generator_for("AtoB")
-    fake_b = g_ab(a, training=False)
-    if getattr(model, "kind", "pix2pix") != "cyclegan":
-        photo_a = task.input_to_image01(a)
-        out, target = task.from_model(fake_b, photo_a), task.from_model(b, photo_a)
-        rows = [[photo_a[i], out[i], target[i]] for i in range(len(a))]
-        return rows, [["input", "output", "target"]] * len(rows)
-    g_ba = model.generator_for("BtoA")
-    rec_a, fake_a = g_ba(fake_b, training=False), g_ba(b, training=False)
-    rec_b = g_ab(fake_a, training=False)
-    rows = [[a, fake_b, rec_a], [b, fake_a, rec_b]]
-    photos = [[task.from_model(x) for x in row] for row in rows]
-    captions = [["real A", "A->B", "back to A"], ["real B", "B->A", "back to B"]]
-    return (
-        [[img[i] for img in row] for row in photos for i in range(len(a))],
-        [caption for caption in captions for _ in range(len(a))],
-    )
 
 
 def to_uint8_rgb(images) -> np.ndarray:
@@ -255,8 +232,6 @@ class RunProgress(keras.callbacks.Callback):
             )
 
     def on_epoch_end(self, epoch, logs=None):
-        from translate.training import json_line, summary_line
-
         seconds = time.perf_counter() - self.epoch_start
         images = self.epoch_steps * self.batch_size
         total_epochs = math.ceil(self.total / self.steps_per_epoch)
@@ -351,3 +326,22 @@ class LossesPlot:
         fig.tight_layout()
         fig.savefig(png_path, dpi=100)
         plt.close(fig)
+
+
+def summary_line(epoch: int, total: int, logs: dict, seconds: float, images: int) -> str:
+    """The one line printed per epoch."""
+    losses = "  ".join(f"{k} {v:.3f}" for k, v in sorted(logs.items()) if _is_number(v))
+    rate = images / seconds if seconds > 0 else math.nan
+    return f"epoch {epoch + 1}/{total}  {losses}  {rate:.1f} img/s"
+
+
+def json_line(**fields) -> str:
+    return json.dumps({k: (float(v) if _is_number(v) else v) for k, v in fields.items()})
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False

@@ -12,32 +12,6 @@ from translate.data.config import DIRECTIONS
 
 
 @dataclass
-class ModelConfig:
-    """Networks and losses. Defaults: CycleGAN as the reference trains it."""
-
-    kind: str = "cyclegan"  # cyclegan | pix2pix
-    netG: str = "resnet_9blocks"  # noqa: N815 (the reference's option name)
-    netD: str = "basic"  # noqa: N815
-    ngf: int = 64
-    ndf: int = 64
-    n_layers_D: int = 3  # noqa: N815
-    norm: str = "instance"
-    dropout: bool = False
-    init_type: str = "normal"
-    init_gain: float = 0.02
-    gan_mode: str = "lsgan"  # vanilla | lsgan | hinge | wgangp
-    lambda_L1: float = 100.0  # noqa: N815  pix2pix reconstruction weight
-    lambda_gan: float = 1.0  # pix2pix adversarial weight; 0: L1 only (super-resolution PSNR stage)
-    lambda_A: float = 10.0  # noqa: N815  cycle A -> B -> A
-    lambda_B: float = 10.0  # noqa: N815  cycle B -> A -> B
-    lambda_identity: float = 0.5  # x the cycle weight; 0 disables the identity loss
-    lambda_gp: float = 10.0  # wgangp gradient penalty weight
-    pool_size: int = 50  # history of generated images per D; 0 disables it
-    input_channels: int = 3
-    output_channels: int = 3
-
-
-@dataclass
 class TrainConfig:
     """Optimisation and the run's rhythm: constant lr for `epochs`, linear decay over `epochs_decay`."""
 
@@ -70,6 +44,12 @@ class RuntimeConfig:
     sync_batch_norm: bool = False  # batch norm statistics over all replicas
 
 
+def _default_model():
+    from translate.models import DEFAULT_KIND, model_class
+
+    return model_class(DEFAULT_KIND).Options()
+
+
 def _default_data():
     from translate.data.config import DataConfig
 
@@ -84,10 +64,13 @@ def _default_task():
 
 @dataclass
 class Config:
-    """One job: model + data + task + training + runtime."""
+    """One job: model + data + task + training + runtime.
+
+    model is the options dataclass of the model's kind (e.g. Pix2PixOptions: see models/).
+    """
 
     name: str = "run"
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: object = field(default_factory=_default_model)
     data: object = field(default_factory=_default_data)
     task: object = field(default_factory=_default_task)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -95,24 +78,7 @@ class Config:
 
 
 # ---------------------------------------------------------------------------------------------
-# Resolving a job: kind defaults <- recipe <- CLI overrides, validated with one-line errors.
-
-MODEL_KINDS = ("pix2pix", "cyclegan")
-
-# The reference's defaults per model kind (options/*.py and each model's modify_commandline_options).
-KIND_DEFAULTS: dict[str, dict] = {
-    "cyclegan": {"model": {"kind": "cyclegan"}},
-    "pix2pix": {
-        "model": {
-            "kind": "pix2pix",
-            "netG": "unet_256",
-            "norm": "batch",
-            "gan_mode": "vanilla",
-            "dropout": True,
-            "pool_size": 0,
-        },
-    },
-}
+# Resolving a job: the kind's defaults <- recipe <- CLI overrides, validated with one-line errors.
 
 
 def _sections() -> dict[str, type]:
@@ -120,7 +86,7 @@ def _sections() -> dict[str, type]:
     from translate.tasks.base import TaskConfig
 
     return {
-        "model": ModelConfig,
+        "model": None,  # the options class of the model's kind, known once the kind is
         "data": DataConfig,
         "task": TaskConfig,
         "train": TrainConfig,
@@ -193,6 +159,8 @@ def from_dict(raw: dict, source: str = "recipe") -> Config:
         values = raw.get(section) or {}
         if not isinstance(values, dict):
             raise UserError(f"{source}: section {section!r} must be a mapping of key: value")
+        if section == "model":
+            cls = _model_options_class(values.get("kind"), source)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in values:
             if key not in fields:
@@ -206,6 +174,18 @@ def from_dict(raw: dict, source: str = "recipe") -> Config:
     config = Config(name=str(raw.get("name") or "run"), **parts)
     validate(config, source)
     return config
+
+
+def _model_options_class(kind, source: str) -> type:
+    from translate.errors import UserError
+    from translate.models import DEFAULT_KIND, MODELS
+
+    kind = DEFAULT_KIND if kind is None else kind
+    if kind not in MODELS:
+        raise UserError(
+            f"{source}: model.kind={kind!r} is not valid; choose one of {', '.join(MODELS)}"
+        )
+    return MODELS[kind].Options
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -264,16 +244,10 @@ def fit_overrides(name=None, size=None, sets=(), **flags) -> dict:
 def validate(config: Config, source: str = "config") -> None:
     """Cross-field checks with one-line errors naming the option."""
     from translate.errors import UserError
-    from translate.networks import DISCRIMINATORS, GENERATORS
 
     m, t, r = config.model, config.train, config.runtime
     choices = {
-        "model.kind": (m.kind, MODEL_KINDS),
-        "model.netG": (m.netG, tuple(GENERATORS)),
-        "model.netD": (m.netD, tuple(DISCRIMINATORS)),
-        "model.norm": (m.norm, ("instance", "batch", "none")),
-        "model.gan_mode": (m.gan_mode, ("vanilla", "lsgan", "hinge", "wgangp")),
-        "model.init_type": (m.init_type, ("normal", "xavier", "kaiming", "orthogonal")),
+        **{f"model.{key}": value for key, value in m.choices().items()},
         "runtime.strategy": (r.strategy, ("auto", "cpu", "gpu", "mirrored", "multi-worker", "tpu")),
         "runtime.precision": (r.precision, ("float32", "mixed_bfloat16", "mixed_float16")),
         "runtime.scale_lr": (r.scale_lr, ("none", "linear")),
@@ -296,19 +270,7 @@ def validate(config: Config, source: str = "config") -> None:
         "train.save_every": (t.save_every, 1, None),
         "train.sample_every": (t.sample_every, 1, None),
         "train.num_samples": (t.num_samples, 1, None),
-        "model.ngf": (m.ngf, 1, None),
-        "model.ndf": (m.ndf, 1, None),
-        "model.n_layers_D": (m.n_layers_D, 1, None),
-        "model.init_gain": (m.init_gain, 0.0, None),
-        "model.lambda_L1": (m.lambda_L1, 0.0, None),
-        "model.lambda_gan": (m.lambda_gan, 0.0, None),
-        "model.lambda_A": (m.lambda_A, 0.0, None),
-        "model.lambda_B": (m.lambda_B, 0.0, None),
-        "model.lambda_identity": (m.lambda_identity, 0.0, None),
-        "model.lambda_gp": (m.lambda_gp, 0.0, None),
-        "model.pool_size": (m.pool_size, 0, None),
-        "model.input_channels": (m.input_channels, 1, None),
-        "model.output_channels": (m.output_channels, 1, None),
+        **{f"model.{key}": value for key, value in m.ranges().items()},
         "data.load_size": (d.load_size, 1, None),
         "data.crop_size": (d.crop_size, 1, None),
         "data.batch_size": (d.batch_size, 1, None),
@@ -338,7 +300,7 @@ def validate(config: Config, source: str = "config") -> None:
         )
     from translate.tasks import check_task_model
 
-    problem = check_task_model(config.task, config.model)
+    problem = m.check() or check_task_model(config.task, config.model)
     if problem:
         raise UserError(f"{source}: {problem}")
     if config.data.direction not in DIRECTIONS:
@@ -405,30 +367,30 @@ def resolve_config(
     recipe: str | None = None,
     overrides: dict | None = None,
 ) -> Config:
-    """kind defaults <- recipe <- positional model/data <- overrides, as one validated Config.
+    """The kind's defaults <- recipe <- positional model/data <- overrides, as one Config.
 
     `translate fit cyclegan horse2zebra` uses the built-in recipe `horse2zebra` when one exists
     for that model kind; otherwise the reference defaults of the kind with that dataset.
     """
     from translate.errors import UserError
+    from translate.models import DEFAULT_KIND, MODELS
 
-    if model is not None and model not in MODEL_KINDS:
-        raise UserError(f"unknown model {model!r}; choose one of {', '.join(MODEL_KINDS)}")
+    if model is not None and model not in MODELS:
+        raise UserError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     raw, source = {}, "options"
     if recipe is None and data is not None and data in recipe_names():
         candidate, src = read_recipe(data)
-        if model is None or (candidate.get("model") or {}).get("kind", "cyclegan") == model:
+        if model is None or (candidate.get("model") or {}).get("kind", DEFAULT_KIND) == model:
             raw, source = candidate, src
     elif recipe is not None:
         raw, source = read_recipe(recipe)
     if model is None and not raw:
         raise UserError(
-            "say what to train: `translate fit MODEL DATA` (MODEL: pix2pix or cyclegan)"
+            f"say what to train: `translate fit MODEL DATA` (MODEL: {' or '.join(MODELS)})"
             " or `translate fit --recipe NAME`"
         )
-    kind = model or (raw.get("model") or {}).get("kind", "cyclegan")
-    base = merge(KIND_DEFAULTS[kind], raw)
-    base.setdefault("model", {})["kind"] = kind
+    kind = model or (raw.get("model") or {}).get("kind", DEFAULT_KIND)
+    base = merge(raw, {"model": {"kind": kind}})
     if data is not None and raw.get("name") != data:
         base.setdefault("data", {})["dataset"] = data
         if not raw:
@@ -465,11 +427,10 @@ def extend_run(run_dir, epochs: int | None = None, epochs_decay: int | None = No
     config file is rewritten so a later resume keeps them.
     """
     import dataclasses
-    from pathlib import Path
 
-    from translate.runs import CONFIG_FILE
+    from translate.runs import RunDir
 
-    path = Path(run_dir) / CONFIG_FILE
+    path = RunDir(run_dir).config
     config = load_config(path)
     if epochs is None and epochs_decay is None:
         return config
@@ -496,4 +457,19 @@ def load_config(path) -> Config:
     if not path.is_file():
         raise UserError(f"{path} not found: is this a run directory made by `translate fit`?")
     raw = yaml.safe_load(path.read_text()) or {}
+    if isinstance(raw.get("model"), dict):
+        raw["model"] = _own_model_options(raw["model"], str(path))
     return from_dict(raw, str(path))
+
+
+def _own_model_options(values: dict, source: str) -> dict:
+    """A saved model section without the other kinds' options, which runs saved before each
+    kind had its own options class hold (e.g. lambda_L1 in a CycleGAN run); unknown keys stay,
+    to be refused."""
+    import dataclasses
+
+    from translate.models import MODELS
+
+    own = {f.name for f in dataclasses.fields(_model_options_class(values.get("kind"), source))}
+    known = {f.name for model in MODELS.values() for f in dataclasses.fields(model.Options)}
+    return {k: v for k, v in values.items() if k in own or k not in known}

@@ -1,6 +1,7 @@
 """`translate evaluate`: a trained model's numbers on held-out images, next to the trivial baseline.
 
-The task decides the protocol, as each literature reports it:
+The task decides the protocol (Task.evaluation_protocol, baseline_output), as each literature
+reports it; this module holds the readers of the test-set layouts and the loop:
 - superres: PSNR / SSIM on the Y channel with `scale` pixels shaved, against bicubic upscaling
   of the same LR image (the given `image_SRF_k/*_LR.png` files when DATA has them, else
   `task.degrade(HR)`).
@@ -24,12 +25,10 @@ from translate.data.config import DIRECTIONS
 from translate.errors import UserError
 from translate.metrics import (
     fid,
-    gray_baseline,
     image_measures,
     inception_features,
     kid,
     resolve_inception_weights,
-    upscale_bicubic,
 )
 
 IMAGE_SUFFIXES = imageio.IMAGE_SUFFIXES  # the same files apply reads
@@ -75,8 +74,7 @@ def superres_items(data: Path, task) -> list[Item]:
     """LR/HR pairs: `image_SRF_k/img_*_SRF_k_{LR,HR}.png` (Set5/Set14), else HR photos degraded.
 
     HR photos are cropped to a multiple of the scale first (MATLAB's `modcrop`), so the output
-    and the reference have the same size; an export has no degradation of its own, so its LR
-    images are made with the bicubic one.
+    and the reference have the same size.
     """
     scale = int(task.scale)
     pattern = f"*_SRF_{scale}_HR.png"
@@ -92,11 +90,7 @@ def superres_items(data: Path, task) -> list[Item]:
         return [Item(f.name.replace("_HR.png", ""), given(f)) for f in hr_files]
 
     hr_folder = data / "HR" if (data / "HR").is_dir() else data
-    degrade = getattr(task, "degrade", None)
-    if degrade is None:  # an export's task: its graph holds the model, not the degradation
-        from translate.tasks import TaskConfig, get_task
-
-        degrade = get_task(TaskConfig(name="superres", scale=scale)).degrade
+    degrade = task.degrade
 
     def degraded(index: int, hr_path: Path):
         def load():
@@ -162,15 +156,6 @@ def translation_items(data: Path, split: str, direction: str) -> tuple[list[Item
 # ------------------------------------------------------------------------------ the loop
 
 
-def baseline_output(task, image: np.ndarray) -> np.ndarray:
-    """What the trivial method outputs for the same input."""
-    if task.name == "superres":
-        return upscale_bicubic(image, int(task.scale))
-    if task.name == "colorization":
-        return gray_baseline(image)
-    return image
-
-
 def _means(rows: list[dict]) -> dict[str, float]:
     return {name: float(np.mean([row[name] for row in rows])) for name in rows[0]}
 
@@ -191,42 +176,14 @@ def _distribution(outputs: list, inputs: list, targets, weights) -> dict[str, di
 
 @dataclass
 class Protocol:
-    """What a task is scored on and how: the images, the measures, the reference set for FID."""
+    """What a task is scored on and how (each Task's evaluation_protocol makes its own)."""
 
     items: list[Item]
     kind: str  # "sr" (Y channel) or "rgb": see translate.metrics.image_measures
     shave: int
     description: str
     unpaired_targets: list[Path]  # translation without pairs: FID/KID's target domain
-
-
-def protocol_for(task, data: Path, split: str, direction: str) -> Protocol:
-    """The literature's protocol for the task, on the images of DATA."""
-    if task.name == "superres":
-        shave = int(task.scale)
-        return Protocol(superres_items(data, task), "sr", shave,
-                        f"Y channel (ITU-R BT.601), {shave}-pixel border shaved, mean over images",
-                        [])
-    if task.name == "colorization":
-        return Protocol(colorization_items(data), "rgb", 0,
-                        "RGB, mean over images; colourfulness (Hasler & Suesstrunk): "
-                        "the reference's is the aim", [])
-    items, unpaired_targets = translation_items(data, split, direction)
-    description = (
-        "FID/KID of the outputs against the target domain (InceptionV3 features)"
-        if unpaired_targets
-        else "RGB against paired targets, mean over images; FID/KID: InceptionV3 features"
-    )
-    return Protocol(items, "rgb", 0, description, unpaired_targets)
-
-
-def baseline_name(task) -> str:
-    """What the task is scored against, as its class says (a stand-in task object, e.g. an
-    export's or a test's, may only carry the name)."""
-    from translate.tasks import TASK_CLASSES
-
-    known = TASK_CLASSES.get(getattr(task, "name", ""))
-    return getattr(task, "baseline", None) or getattr(known, "baseline", "identity")
+    distribution: bool = False  # FID/KID too, when InceptionV3 weights are at hand
 
 
 def evaluate(
@@ -239,7 +196,7 @@ def evaluate(
     max_images: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Run `translator` (a `translate.inference.Translator`) over DATA and score it.
+    """Run `translator` (a `translate.apply.Translator`) over DATA and score it.
 
     Returns {"task", "scale", "baseline", "images", "protocol", "metrics": {name: {"model",
     "baseline"}}, "per_image": [...], "notes": [...]}; `json_ready` makes it strict JSON.
@@ -250,23 +207,17 @@ def evaluate(
     if direction not in DIRECTIONS:
         raise UserError(f"--direction must be AtoB or BtoA (got {direction!r})")
     task = translator.task
-    protocol = protocol_for(task, data, split, direction)
+    protocol = task.evaluation_protocol(data, split, direction)
     items, kind, shave = protocol.items, protocol.kind, protocol.shave
     unpaired_targets = protocol.unpaired_targets
-    notes: list[str] = []
+    notes: list[str] = list(task.evaluation_notes(data))
     if max_images is not None:
         if max_images < 1:
             raise UserError(f"--max-images must be at least 1 (got {max_images})")
         items = items[:max_images]
 
-    if task.name == "superres":
-        from translate.metrics.baselines import published_sr_note
-
-        note = published_sr_note(Path(data).resolve().name, getattr(task, "scale", 1))
-        if note:
-            notes.append(note)
     weights = None
-    if task.name == "translation":
+    if protocol.distribution:
         try:
             weights = resolve_inception_weights(inception_weights)
         except UserError:
@@ -279,7 +230,7 @@ def evaluate(
         source, reference = item.load()
         output = to_uint8(translator(source.astype(np.float32) / 255.0))
         if reference is not None:
-            baseline = baseline_output(task, source)
+            baseline = task.baseline_output(source)
             try:
                 per_image.append({
                     "name": item.name,
@@ -305,7 +256,7 @@ def evaluate(
     return {
         "task": task.name,
         "scale": int(getattr(task, "scale", 1)),
-        "baseline": baseline_name(task),
+        "baseline": task.baseline,
         "images": len(items),
         "protocol": protocol.description,
         "metrics": metrics,

@@ -38,6 +38,7 @@ from translate import __version__
 from translate.data.config import DIRECTIONS
 from translate.errors import UserError
 from translate.io_utils import publish_mode
+from translate.padding import reflect_pad_to_multiple
 
 PHOTO_CHANNELS = 3  # clients send and get RGB photos, whatever the model's own space is
 METADATA_FILE = "assets.extra/translate.json"
@@ -48,42 +49,6 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 # ---------------------------------------------------------------------------------------------
 # The graph: photos in [0, 1] -> photos in [0, 1], and encoded images -> PNG.
-
-
-def _reflect_indices(size: tf.Tensor, before: tf.Tensor, after: tf.Tensor) -> tf.Tensor:
-    """The source index of every padded position under reflection, for pads of any length.
-
-    tf.pad's REFLECT refuses pads as long as the image (a 40-pixel photo padded to U-Net's 256);
-    repeated reflection is a triangle wave of period 2 * (size - 1), as numpy's 'reflect' pads.
-    """
-    positions = tf.range(-before, size + after)
-    period = tf.maximum(2 * (size - 1), 1)
-    folded = tf.math.floormod(positions, period)
-    return tf.where(folded >= size, period - folded, folded)
-
-
-# Photos with a side under this are reflect-padded up to it, then cropped back: a ResNet
-# generator's residual blocks (1/4 of the input) need 2 px for their reflection padding.
-MIN_SIDE = 8
-
-
-def reflect_pad_to_multiple(
-    images: tf.Tensor, multiple: int
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Reflect-pad an NHWC batch, centred, to height and width multiples of `multiple`, and to
-    at least MIN_SIDE: a 4-px photo through a ResNet generator would reach its residual blocks
-    1 px wide, where their reflection padding cannot run. Larger photos are padded as before.
-
-    Returns (padded, top, left) so that the caller can crop the output back.
-    """
-    height, width = tf.shape(images)[1], tf.shape(images)[2]
-    smallest = (MIN_SIDE + multiple - 1) // multiple * multiple
-    padded_h = tf.maximum((height + multiple - 1) // multiple * multiple, smallest)
-    padded_w = tf.maximum((width + multiple - 1) // multiple * multiple, smallest)
-    top, left = (padded_h - height) // 2, (padded_w - width) // 2
-    rows = _reflect_indices(height, top, padded_h - height - top)
-    cols = _reflect_indices(width, left, padded_w - width - left)
-    return tf.gather(tf.gather(images, rows, axis=1), cols, axis=2), top, left
 
 
 def make_translate_tensor(generator: keras.Model, task, size_multiple: int):

@@ -35,7 +35,9 @@ def _figure(value) -> str:
 def _reports(run_dir: Path) -> list[str]:
     """One table row per `translate evaluate` report in the run's eval/ folder."""
     rows = []
-    for path in sorted((run_dir / "eval").glob("*.json")):
+    from translate.runs import RunDir
+
+    for path in sorted(RunDir(run_dir).evaluations.glob("*.json")):
         try:
             report = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -53,17 +55,17 @@ def _reports(run_dir: Path) -> list[str]:
 def run_card(run_dir: str | Path) -> str:
     """The Markdown card of a run directory, from its config, metrics and eval reports."""
     from translate.config import load_config
-    from translate.runs import CONFIG_FILE
+    from translate.runs import RunDir
     from translate.tasks import get_task
 
-    run_dir = Path(run_dir)
-    config = load_config(run_dir / CONFIG_FILE)
+    run_dir, run = Path(run_dir), RunDir(run_dir)
+    config = load_config(run.config)
     m, d, t, task = config.model, config.data, config.train, config.task
     scale = get_task(task).scale
-    last = _last_row(run_dir / "metrics.csv")
+    last = _last_row(run.metrics)
     if last:
         trained = f"{last.get('epoch')} of {t.epochs + t.epochs_decay} epochs ({last.get('step')} steps)"
-    elif (run_dir / "imported.yaml").is_file():
+    elif run.imported.is_file():
         trained = "imported from PyTorch reference checkpoints (`imported.yaml` lists them)"
     else:
         trained = "not yet"
@@ -99,7 +101,9 @@ def run_card(run_dir: str | Path) -> str:
 
 
 def write_run_card(run_dir: str | Path) -> Path:
-    path = Path(run_dir) / CARD_FILE
+    from translate.runs import RunDir
+
+    path = RunDir(run_dir).card
     atomic_write_text(path, run_card(run_dir))
     return path
 

@@ -10,14 +10,13 @@ run resumed mid-epoch skips the batches it already trained on.
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from translate.errors import UserError
-from translate.runs import CONFIG_FILE, EPOCHS_DIR, LATEST_DIR, new_run_dir
+from translate.runs import RunDir, new_run_dir
 
 
 def make_strategy(name: str = "auto"):
@@ -140,9 +139,16 @@ def _train_dataset(spec, config, task, epoch: int, skip: int, steps: int):
     ds = make_dataset(
         spec, split="train", config=config.data, seed=seed, shuffle=True, repeat=True, skip=skip
     )
-    if task.makes_own_pairs:
-        ds = ds.map(lambda x: task.make_pair((x + 1.0) * 0.5), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(model_space(task), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.take(steps - skip).prefetch(tf.data.AUTOTUNE)
+
+
+def model_space(task):
+    """The pipeline's photos ([0, 1]) to what the model trains on, by the task's conversions:
+    pairs it makes itself from single photos, or (input, target) pairs of the data."""
+    if task.makes_own_pairs:
+        return task.make_pair
+    return lambda a, b: (task.to_model(a), task.target_to_model(b))
 
 
 def _sample_batch(spec, config, task):
@@ -163,9 +169,7 @@ def _sample_batch(spec, config, task):
     )
     split = "test" if spec.has_split("test") else "train"
     ds = make_dataset(spec, split=split, config=data, seed=0, shuffle=False, repeat=False)
-    batch = next(iter(ds.take(1)))
-    if task.makes_own_pairs:
-        batch = task.make_pair((batch + 1.0) * 0.5)
+    batch = next(iter(ds.map(model_space(task)).take(1)))
     return tuple(tf.convert_to_tensor(t) for t in batch)
 
 
@@ -189,31 +193,23 @@ def _work_around_keras_multi_worker(model) -> None:
     }
 
 
-def _run_dirs(config, resume, chief: bool, worker_id: int, multi_worker: bool):
-    """(run directory, where this process writes, whether to resume).
+@dataclass
+class FitJob:
+    """What the steps of `fit` share: the resolved job and where it writes."""
 
-    Multi-worker: the run directory is `project/name`, the same on every worker, and a job
-    restarted by its launcher with the same command continues from its checkpoint (the
-    BackupAndRestore semantics). Only the chief writes there; the other workers write their
-    (identical) checkpoints into a scratch folder of their own, as the TF guide requires.
-    """
-    if resume:
-        run_dir = Path(resume)
-    elif multi_worker:
-        run_dir = Path(config.runtime.project) / config.name
-        resume = (run_dir / LATEST_DIR / "checkpoint").is_file()
-    else:
-        run_dir = new_run_dir(config.runtime.project, config.name)
-    write_dir = run_dir if chief else run_dir / f".worker-{worker_id}"
-    write_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir, write_dir, bool(resume)
+    config: object  # the Config, batch scaled for the replicas
+    strategy: object
+    task: object
+    spec: object  # the DatasetSpec
+    run: RunDir  # the run directory
+    write: RunDir  # where this process writes: the run, or a worker's scratch copy
+    chief: bool
+    resume: bool
+    steps_per_epoch: int
 
-
-def _remove_interrupted_saves(write_dir: Path) -> None:
-    """A kill during a save leaves `ckpt-N_temp/` shards that no checkpoint names: drop them."""
-    for folder in (write_dir / "checkpoints").glob("**/*_temp"):
-        if folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
+    @property
+    def total_epochs(self) -> int:
+        return self.config.train.epochs + self.config.train.epochs_decay
 
 
 def fit(
@@ -224,128 +220,189 @@ def fit(
 ) -> Path:
     """Train `config` into a new run directory (or continue `resume`); return the run directory."""
     from rich.console import Console
-    from rich.markup import escape
 
     console = console or Console(stderr=True)
     strategy = make_strategy(config.runtime.strategy)  # before any other TF op
+    job = prepare_run(config, resume, strategy)
+    model, checkpoint, latest = build_and_restore(job, console)
+    position = _Position(model, job.steps_per_epoch)
+    if position.epoch >= job.total_epochs:
+        console.print(
+            f"{job.run.root} already finished its {job.total_epochs} epochs; to train on, give "
+            f"more: translate fit --resume {job.run.root} --epochs N [--epochs-decay M]",
+            markup=False,
+            soft_wrap=True,
+        )
+        return job.run.root
+    callbacks = make_callbacks(job, checkpoint, latest, position, progress, console)
+    train_epochs(job, model, callbacks, checkpoint, latest, position, console)
+    return finish_run(job, console)
 
+
+def prepare_run(config, resume, strategy) -> FitJob:
+    """Seeds and precision, the task and the dataset (checked against the model kind), the run
+    directory (new, resumed, or the multi-worker one) with its config saved."""
     import keras
     import tensorflow as tf
 
-    from translate.callbacks import (
-        CheckpointSaver,
-        LossesPlot,
-        MetricsCSV,
-        NaNGuard,
-        RunProgress,
-        SampleGrid,
-        TensorBoardLog,
-    )
     from translate.config import save_config
     from translate.data import resolve_dataset
-    from translate.models import build_model
+    from translate.models import model_class
     from translate.tasks import get_task
 
     chief, worker_id = worker_role(strategy)
-    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     keras.utils.set_random_seed(config.runtime.seed)
     if config.runtime.precision != "float32":
         keras.mixed_precision.set_global_policy(config.runtime.precision)
 
     task = get_task(config.task)
-    paired = config.model.kind == "pix2pix" and not task.makes_own_pairs
+    paired = model_class(config.model.kind).paired and not task.makes_own_pairs
     spec = resolve_dataset(config.data.dataset, layout=config.data.layout, paired=paired)
     if paired and spec.layout == "unaligned":
         raise UserError(
-            f"pix2pix needs paired images, but {spec.root} is unaligned (trainA/, trainB/); give "
-            "train/ with A|B side-by-side images or A/ and B/ folders with matching names, "
-            "or train cyclegan"
+            f"{config.model.kind} needs paired images, but {spec.root} is unaligned (trainA/, "
+            "trainB/); give train/ with A|B side-by-side images or A/ and B/ folders with "
+            "matching names, or train a model for unpaired data"
         )
-    run_dir, write_dir, resume = _run_dirs(config, resume, chief, worker_id, multi_worker)
-    if chief and not (run_dir / CONFIG_FILE).is_file():
-        save_config(config, run_dir / CONFIG_FILE)
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    run, write, resume = _run_dirs(config, resume, chief, worker_id, multi_worker)
+    if chief and not run.config.is_file():
+        save_config(config, run.config)
     config = scale_for_replicas(config, strategy.num_replicas_in_sync)
-    steps_per_epoch = count_steps_per_epoch(spec, config)
-    total_epochs = config.train.epochs + config.train.epochs_decay
+    return FitJob(
+        config=config, strategy=strategy, task=task, spec=spec, run=run, write=write,
+        chief=chief, resume=resume, steps_per_epoch=count_steps_per_epoch(spec, config),
+    )
 
-    with strategy.scope():
+
+def _run_dirs(config, resume, chief: bool, worker_id: int, multi_worker: bool):
+    """(run directory, where this process writes, whether to resume).
+
+    Multi-worker: the run directory is `project/name`, the same on every worker, and a job
+    restarted by its launcher with the same command continues from its checkpoint (the
+    BackupAndRestore semantics). Only the chief writes there; the other workers write their
+    (identical) checkpoints into a scratch folder of their own, as the TF guide requires.
+    """
+    if resume:
+        run = RunDir(resume)
+    elif multi_worker:
+        run = RunDir(Path(config.runtime.project) / config.name)
+        resume = (run.latest / "checkpoint").is_file()
+    else:
+        run = RunDir(new_run_dir(config.runtime.project, config.name))
+    write = run if chief else run.worker(worker_id)
+    write.root.mkdir(parents=True, exist_ok=True)
+    return run, write, bool(resume)
+
+
+def build_and_restore(job: FitJob, console):
+    """The model, compiled inside the strategy's scope, and its checkpoint restored when the
+    run resumes; returns (model, checkpoint, manager of the latest checkpoint)."""
+    import tensorflow as tf
+
+    from translate.models import build_model
+
+    config = job.config
+    with job.strategy.scope():
         model = build_model(
-            config.model, config.train, steps_per_epoch=steps_per_epoch, scale=task.scale
+            config.model, config.train, steps_per_epoch=job.steps_per_epoch, scale=job.task.scale
         )
         model.compile(
             train_config=config.train,
             jit_compile=config.runtime.jit,
             steps_per_execution=config.runtime.steps_per_execution,
         )
-    if multi_worker:
+    if isinstance(job.strategy, tf.distribute.MultiWorkerMirroredStrategy):
         _work_around_keras_multi_worker(model)
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
-    _remove_interrupted_saves(write_dir)
-    latest = tf.train.CheckpointManager(checkpoint, str(write_dir / LATEST_DIR), max_to_keep=1)
-    if resume:
-        found = tf.train.latest_checkpoint(str(run_dir / LATEST_DIR))
+    _remove_interrupted_saves(job.write)
+    latest = tf.train.CheckpointManager(checkpoint, str(job.write.latest), max_to_keep=1)
+    if job.resume:
+        found = tf.train.latest_checkpoint(str(job.run.latest))
         if found is not None:
             checkpoint.restore(found).assert_existing_objects_matched()
         else:  # stopped before its first checkpoint: nothing to lose, start it over in place
             console.print(
-                f"{run_dir}: no checkpoint yet (stopped during its first epoch); starting it "
-                "from the beginning",
+                f"{job.run.root}: no checkpoint yet (stopped during its first epoch); starting "
+                "it from the beginning",
                 markup=False,
                 soft_wrap=True,
             )
-    position = _Position(model, steps_per_epoch)
-    if position.epoch >= total_epochs:
-        console.print(
-            f"{run_dir} already finished its {total_epochs} epochs; to train on, give more: "
-            f"translate fit --resume {run_dir} --epochs N [--epochs-decay M]",
-            markup=False,
-            soft_wrap=True,
-        )
-        return run_dir
+    return model, checkpoint, latest
 
+
+def _remove_interrupted_saves(write: RunDir) -> None:
+    """A kill during a save leaves `ckpt-N_temp/` shards that no checkpoint names: drop them."""
+    for folder in write.checkpoints.glob("**/*_temp"):
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def make_callbacks(job: FitJob, checkpoint, latest, position, progress: str, console) -> list:
+    """NaN guard first; on the chief, metrics, sample grid and TensorBoard (the epoch's row
+    before its checkpoint: a resume drops rows past the checkpoint); checkpoints; the bar."""
+    from translate.callbacks import (
+        CheckpointSaver,
+        MetricsCSV,
+        NaNGuard,
+        RunProgress,
+        SampleGrid,
+        TensorBoardLog,
+    )
+
+    config = job.config
     guard = NaNGuard()
-    bar = RunProgress(
-        total_steps=total_epochs * steps_per_epoch,
-        start_step=position.step,
-        steps_per_epoch=steps_per_epoch,
-        batch_size=config.data.batch_size,
-        mode=progress if chief else "quiet",
-        console=console,
-    )
     callbacks = [guard]
-    if chief:  # the epoch's row before its checkpoint: a resume drops rows past the checkpoint
-        MetricsCSV.keep_epochs_up_to(run_dir / "metrics.csv", position.epoch)
-        samples = _sample_batch(spec, config, task)
+    if job.chief:
+        MetricsCSV.keep_epochs_up_to(job.run.metrics, position.epoch)
+        samples = _sample_batch(job.spec, config, job.task)
         callbacks += [
-            MetricsCSV(run_dir / "metrics.csv", guard),
-            SampleGrid(samples, run_dir / "samples", task, every=config.train.sample_every),
-            TensorBoardLog(run_dir / "logs", run_dir / "samples"),  # after the grid is written
+            MetricsCSV(job.run.metrics, guard),
+            SampleGrid(samples, job.run, job.task, every=config.train.sample_every),
+            TensorBoardLog(job.run),  # after the grid is written
         ]
-    callbacks.append(
-        CheckpointSaver(
-            checkpoint, latest, write_dir / EPOCHS_DIR, config.train.save_every, guard
-        )
-    )
-    callbacks.append(bar)
+    callbacks.append(CheckpointSaver(checkpoint, latest, job.write, config.train.save_every, guard))
+    callbacks.append(RunProgress(
+        total_steps=job.total_epochs * job.steps_per_epoch,
+        start_step=position.step,
+        steps_per_epoch=job.steps_per_epoch,
+        batch_size=config.data.batch_size,
+        mode=progress if job.chief else "quiet",
+        console=console,
+    ))
+    return callbacks
+
+
+def train_epochs(job: FitJob, model, callbacks, checkpoint, latest, position, console) -> None:
+    """`model.fit` one epoch at a time, each on its own seeded data, from where the run stands.
+    Ctrl-C saves the exact step and exits 130 with the resume command; NaN losses stop it."""
+    from rich.markup import escape
+
+    from translate.callbacks import NaNGuard, RunProgress, TensorBoardLog
+
+    config = job.config
+    guard = next(c for c in callbacks if isinstance(c, NaNGuard))
+    bar = next(c for c in callbacks if isinstance(c, RunProgress))
     console.print(
         f"[bold]{escape(config.name)}[/bold]: "
         + escape(
-            f"{config.model.kind} {config.model.netG}, {spec.name} ({spec.layout}), "
-            f"{steps_per_epoch} steps x {total_epochs} epochs, batch {config.data.batch_size} "
-            f"on {strategy.num_replicas_in_sync} replica(s) -> {run_dir}"
+            f"{config.model.kind} {config.model.netG}, {job.spec.name} ({job.spec.layout}), "
+            f"{job.steps_per_epoch} steps x {job.total_epochs} epochs, batch "
+            f"{config.data.batch_size} on {job.strategy.num_replicas_in_sync} replica(s) -> "
+            f"{job.run.root}"
         ),
         highlight=False,
         soft_wrap=True,
     )
     try:
-        while position.epoch < total_epochs and not guard.failed:
+        while position.epoch < job.total_epochs and not guard.failed:
             epoch, skip = position.epoch, position.step_in_epoch
-            ds = _train_dataset(spec, config, task, epoch, skip, steps_per_epoch)
+            ds = _train_dataset(job.spec, config, job.task, epoch, skip, job.steps_per_epoch)
             model.fit(
                 ds,
                 epochs=epoch + 1,
                 initial_epoch=epoch,
-                steps_per_epoch=steps_per_epoch - skip,
+                steps_per_epoch=job.steps_per_epoch - skip,
                 callbacks=callbacks,
                 shuffle=False,  # the dataset is shuffled, seeded per epoch
                 verbose=0,
@@ -356,7 +413,7 @@ def fit(
             latest.save(checkpoint_number=position.step)
         console.print(
             f"[yellow]interrupted[/yellow] at step {position.step}; resume with:\n"
-            f"  translate fit --resume {escape(str(run_dir))}",
+            f"  translate fit --resume {escape(str(job.run.root))}",
             highlight=False,
         )
         raise SystemExit(130) from None
@@ -368,39 +425,26 @@ def fit(
     if guard.failed:
         raise UserError(
             f"losses became {guard.failed} at step {guard.step}; stopped, the last good checkpoint "
-            f"is kept in {run_dir / LATEST_DIR} (try a lower --lr, or --precision float32)"
+            f"is kept in {job.run.latest} (try a lower --lr, or --precision float32)"
         )
-    if not chief and not os.environ.get("TRANSLATE_KEEP_WORKER_DIRS"):
-        shutil.rmtree(write_dir, ignore_errors=True)  # scratch, as the multi-worker guide asks
-        return run_dir
-    LossesPlot.write(run_dir / "metrics.csv", run_dir / "losses.png")
+
+
+def finish_run(job: FitJob, console) -> Path:
+    """The losses plot and the model card; a worker's scratch folder removed."""
+    from translate.callbacks import LossesPlot
     from translate.model_card import write_run_card
 
-    write_run_card(run_dir)
+    if not job.chief:
+        if not os.environ.get("TRANSLATE_KEEP_WORKER_DIRS"):
+            shutil.rmtree(job.write.root, ignore_errors=True)  # scratch, as the guide asks
+        return job.run.root
+    LossesPlot.write(job.run.metrics, job.run.losses_plot)
+    write_run_card(job.run.root)
     console.print(
-        f"done: {run_dir}  (samples in {run_dir / 'samples'})", highlight=False, markup=False,
+        f"done: {job.run.root}  (samples in {job.run.samples})", highlight=False, markup=False,
         soft_wrap=True,
     )
-    return run_dir
-
-
-def summary_line(epoch: int, total: int, logs: dict, seconds: float, images: int) -> str:
-    """The one line printed per epoch."""
-    losses = "  ".join(f"{k} {v:.3f}" for k, v in sorted(logs.items()) if _is_number(v))
-    rate = images / seconds if seconds > 0 else math.nan
-    return f"epoch {epoch + 1}/{total}  {losses}  {rate:.1f} img/s"
-
-
-def json_line(**fields) -> str:
-    return json.dumps({k: (float(v) if _is_number(v) else v) for k, v in fields.items()})
-
-
-def _is_number(v) -> bool:
-    try:
-        float(v)
-        return True
-    except (TypeError, ValueError):
-        return False
+    return job.run.root
 
 
 __all__ = ["count_steps_per_epoch", "fit", "make_strategy"]

@@ -5,10 +5,6 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from translate.data.config import DIRECTIONS
-from translate.data.imageio import OUTPUT_FORMATS
-from translate.errors import UserError
-
 
 def apply(
     source: str = typer.Argument(
@@ -43,49 +39,14 @@ def apply(
     Whole images are padded to the generator's size multiple and cropped back; outputs that
     exist are skipped (an interrupted run resumes). Exit code 1 when some inputs failed.
     """
-    from pathlib import Path
-
     from rich.console import Console
 
-    fmt = fmt.lower()
-    fmt = "jpg" if fmt == "jpeg" else fmt
-    if fmt not in OUTPUT_FORMATS:
-        raise UserError(f"--format {fmt}: choose one of {', '.join(OUTPUT_FORMATS)}")
-    if quality is not None and not 1 <= quality <= 100:
-        raise UserError(f"--quality {quality}: give 1..100 (used by jpg and webp)")
-    if batch_size < 1:
-        raise UserError(f"--batch-size {batch_size}: give 1 or more")
-    if workers is not None and workers < 1:
-        raise UserError(f"--workers {workers}: give 1 or more")
-    if direction not in DIRECTIONS:
-        raise UserError(f"--direction {direction}: choose AtoB or BtoA")
-    if not Path(source).exists():
-        raise UserError(f"{source}: no such run directory or export")
+    from translate import api
 
-    from translate.inference import load_translator, plan
-
-    plan(input, output, recursive=recursive, fmt=fmt, compare=compare)  # fail before loading
-    translator = load_translator(
-        source,
-        direction=direction,
-        epoch=epoch,
-        tile=tile,
-        tile_overlap=tile_overlap,
-        batch_size=batch_size,
-    )
-    from translate.inference import apply_folder
-
-    summary = apply_folder(
-        translator,
-        input,
-        output,
-        recursive=recursive,
-        fmt=fmt,
-        quality=quality,
-        overwrite=overwrite,
-        compare=compare,
-        workers=workers,
-        progress=not quiet,
+    summary = api.apply(
+        source, input, output, recursive=recursive, fmt=fmt, quality=quality, epoch=epoch,
+        direction=direction, tile=tile, tile_overlap=tile_overlap, batch_size=batch_size,
+        overwrite=overwrite, compare=compare, workers=workers, progress=not quiet,
     )
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     for path, reason in summary.failed:
@@ -100,8 +61,8 @@ def apply(
         f"failed {len(summary.failed)}{rate} -> {summary.output}",
         markup=False,
     )
-    if translator.fallbacks:
-        console.print(f"{translator.fallbacks} batch(es) did not fit in memory and ran in tiles")
+    if summary.fallbacks:
+        console.print(f"{summary.fallbacks} batch(es) did not fit in memory and ran in tiles")
     if summary.gallery is not None:
         console.print(f"gallery: {summary.gallery}", markup=False)
     if summary.failed:

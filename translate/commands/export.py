@@ -30,21 +30,11 @@ def export(
     ),
 ) -> None:
     """Export a trained run for TF Serving: `translate export runs/horse2zebra-1 serving/`."""
-    from translate.errors import UserError
-    from translate.runs import CONFIG_FILE, is_run_dir
+    from translate import api
+    from translate.export import read_export_metadata
 
-    if not is_run_dir(run):  # before TensorFlow loads: a wrong path fails at once
-        raise UserError(f"{run} is not a run directory (no {CONFIG_FILE}); give runs/<name>-<n>")
-
-    from translate.export import export_run, read_export_metadata
-
-    path = export_run(
-        run,
-        output_base,
-        name=name,
-        version=version,
-        direction=direction,
-        epoch=epoch,
+    path = api.export(
+        run, output_base, name=name, version=version, direction=direction, epoch=epoch,
         warmup=warmup,
     )
     info = read_export_metadata(path)

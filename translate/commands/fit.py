@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from translate.errors import UserError
-
 
 def fit(
     model: str = typer.Argument(None, help="pix2pix or cyclegan (optional with --recipe)."),
@@ -33,34 +31,13 @@ def fit(
     json_lines: bool = typer.Option(False, "--json", help="JSON lines per epoch, for scripts."),
 ) -> None:
     """Train a model: `translate fit cyclegan horse2zebra`, `translate fit --recipe demo`."""
-    from pathlib import Path
-
-    from translate.config import extend_run, fit_overrides, resolve_config
-    from translate.runs import CONFIG_FILE, is_run_dir
-    from translate.training import fit as run_fit
+    from translate import api
 
     progress = "json" if json_lines else "quiet" if quiet else "bar"
-    flags = {
-        "data": data_path, "epochs": epochs, "epochs_decay": epochs_decay,
-        "steps_per_epoch": steps_per_epoch, "batch_size": batch_size, "lr": lr,
-        "direction": direction, "netG": net_g, "netD": net_d, "strategy": strategy,
-        "precision": precision, "jit": jit, "seed": seed, "project": project,
-    }
-    if resume:
-        if not is_run_dir(resume):
-            raise UserError(f"--resume {resume}: not a run directory (no {CONFIG_FILE})")
-        others = {"MODEL": model, "DATA": data, "--recipe": recipe, "--name": name,
-                  "--size": size, "--set": set_,
-                  **{f"--{flag.replace('_', '-')}": value for flag, value in flags.items()}}
-        given = [flag for flag, value in others.items() if value not in (None, [])]
-        given = [flag for flag in given if flag not in ("--epochs", "--epochs-decay")]
-        if given:
-            raise UserError(
-                f"--resume continues a run as it was configured; {given[0]} cannot change it "
-                "(only --epochs and --epochs-decay can, to extend it); start a new run instead"
-            )
-        config = extend_run(Path(resume), epochs, epochs_decay)
-    else:
-        overrides = fit_overrides(name=name, size=size, sets=set_, **flags)
-        config = resolve_config(model=model, data=data, recipe=recipe, overrides=overrides)
-    run_fit(config, resume=resume, progress=progress)
+    api.fit(
+        model, data, recipe=recipe, resume=resume, name=name, size=size, sets=set_ or (),
+        progress=progress, data_path=data_path, epochs=epochs, epochs_decay=epochs_decay,
+        steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr, direction=direction,
+        netG=net_g, netD=net_d, strategy=strategy, precision=precision, jit=jit, seed=seed,
+        project=project,
+    )

@@ -21,7 +21,7 @@ def recipes_list() -> None:
     table = Table("recipe", "model", "dataset", "description")
     for name in recipe_names():
         raw, _ = read_recipe(name)
-        table.add_row(name, (raw.get("model") or {}).get("kind", "cyclegan"),
+        table.add_row(name, str((raw.get("model") or {}).get("kind", "")),
                       str((raw.get("data") or {}).get("dataset", "")), raw.get("description", ""))
     Console().print(table)
 
@@ -34,6 +34,9 @@ def recipes_show(
     """Show a recipe's resolved config (every option, defaults filled in)."""
     import yaml
 
+    from translate import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # the model kinds' options classes live beside their Keras code
     from translate.config import parse_set, resolve_config, to_dict
 
     config = resolve_config(recipe=recipe, overrides=parse_set(set_ or []))

@@ -109,10 +109,6 @@ def _index_stream(n: int, seed, shuffle: bool, repeat: bool):
     return epochs.flat_map(one_epoch)
 
 
-def _to_model(image):
-    return image * 2.0 - 1.0
-
-
 def make_dataset(
     spec: DatasetSpec,
     split: str,
@@ -122,7 +118,9 @@ def make_dataset(
     repeat: bool = False,
     skip: int = 0,
 ) -> tf.data.Dataset:
-    """Batches of float32 NHWC images in [-1, 1]: (input, target) pairs, or images for `single`.
+    """Batches of float32 NHWC photos in [0, 1]: (input, target) pairs, or photos for `single`.
+
+    The model's own space is the task's business (Task.to_model, make_pair), applied by fit.
 
     Unaligned data pairs every A with a B drawn at random (seeded), as the reference does, unless
     `serial_batches` (or `shuffle=False`), which pairs them in order. With `repeat`, epochs follow
@@ -156,7 +154,6 @@ def make_dataset(
         return decode(tf.gather(paths, index), tf.gather(orientations, index), channels)
 
     fold = tf.random.experimental.stateless_fold_in
-    to_float = _to_model
 
     if spec.layout == "unaligned":
         a_table, b_table = table("A"), table("B")
@@ -175,7 +172,7 @@ def make_dataset(
             if augmenter:
                 a = augmenter.tf_apply(fold(seed, 4), a)
                 b = augmenter.tf_apply(fold(seed, 5), b)
-            return to_float(a), to_float(b)
+            return a, b
 
     elif spec.layout == "aligned":
         n = len(next(iter(infos.values())))
@@ -206,7 +203,7 @@ def make_dataset(
             b = preprocess(b, fold(seed, 2), config)
             if augmenter:
                 a, b = augmenter.tf_apply(fold(seed, 4), a, b)
-            return to_float(a), to_float(b)
+            return a, b
 
     else:
         image_table = table("image")
@@ -216,7 +213,7 @@ def make_dataset(
             image = preprocess(image, seed, config)
             if augmenter:
                 image = augmenter.tf_apply(fold(seed, 4), image)
-            return to_float(image)
+            return image
 
         def element(index, seed):
             image = load(image_table, index)

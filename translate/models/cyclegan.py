@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 import tensorflow as tf
 
 from translate.data.config import DIRECTIONS
-from translate.errors import UserError
 from translate.layers import float_dtype
 from translate.losses import gradient_penalty, l1
 from translate.models.base import GANModel, average
+from translate.models.options import ModelOptions
 from translate.models.pool import ImagePool
 from translate.networks import build_discriminator, build_generator
+
+
+@dataclass
+class CycleGANOptions(ModelOptions):
+    """The reference's cycle_gan defaults (base_options.py and cycle_gan_model.py)."""
+
+    kind: str = "cyclegan"
+    lambda_A: float = 10.0  # noqa: N815  cycle A -> B -> A
+    lambda_B: float = 10.0  # noqa: N815  cycle B -> A -> B
+    lambda_identity: float = 0.5  # x the cycle weight; 0 disables the identity loss
+
+    def ranges(self):
+        return {
+            **super().ranges(),
+            "lambda_A": (self.lambda_A, 0.0, None),
+            "lambda_B": (self.lambda_B, 0.0, None),
+            "lambda_identity": (self.lambda_identity, 0.0, None),
+        }
+
+    def check(self):
+        if self.lambda_identity > 0 and self.input_channels != self.output_channels:
+            return (
+                f"model.lambda_identity={self.lambda_identity} needs as many input as output "
+                f"channels (got {self.input_channels} and {self.output_channels}); set "
+                "model.lambda_identity=0"
+            )
+        return None
 
 
 class CycleGAN(GANModel):
@@ -22,16 +51,14 @@ class CycleGAN(GANModel):
     """
 
     kind = "cyclegan"
+    Options = CycleGANOptions
+    directions = DIRECTIONS
+    paired = False
     loss_names = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
 
     def __init__(self, model_config, train_config=None, steps_per_epoch: int = 1, **kwargs):
-        m = model_config
-        if m.lambda_identity > 0 and m.input_channels != m.output_channels:
-            raise UserError(
-                f"model.lambda_identity={m.lambda_identity} needs as many input as output channels "
-                f"(got {m.input_channels} and {m.output_channels}); set model.lambda_identity=0"
-            )
         super().__init__(model_config, train_config, steps_per_epoch, **kwargs)
+        m = model_config
 
         def generator(cin, cout):
             return build_generator(
@@ -69,11 +96,26 @@ class CycleGAN(GANModel):
             return {}
         return {"fake_A_pool": self.fake_A_pool, "fake_B_pool": self.fake_B_pool}
 
-    def generator_variables(self):
-        return self.G_A.trainable_variables + self.G_B.trainable_variables
+    def optimized_variables(self):
+        """One optimizer for both G, one for both D (the reference's itertools.chain)."""
+        return {
+            "G": self.G_A.trainable_variables + self.G_B.trainable_variables,
+            "D": self.D_A.trainable_variables + self.D_B.trainable_variables,
+        }
 
-    def discriminator_variables(self):
-        return self.D_A.trainable_variables + self.D_B.trainable_variables
+    def sample_rows(self, batch, task):
+        """real | fake | reconstruction, for A then for B."""
+        a, b = batch
+        fake_b = self.G_A(a, training=False)
+        rec_a, fake_a = self.G_B(fake_b, training=False), self.G_B(b, training=False)
+        rec_b = self.G_A(fake_a, training=False)
+        rows = [[a, fake_b, rec_a], [b, fake_a, rec_b]]
+        photos = [[task.from_model(x) for x in row] for row in rows]
+        captions = [["real A", "A->B", "back to A"], ["real B", "B->A", "back to B"]]
+        return (
+            [[img[i] for img in row] for row in photos for i in range(len(a))],
+            [caption for caption in captions for _ in range(len(a))],
+        )
 
     def update_generators(self, real_a, real_b):
         """Both G at once (one optimizer, as the reference's itertools.chain): fool both D, close
@@ -96,8 +138,8 @@ class CycleGAN(GANModel):
             cycle_a = l1(rec_a, real_a) * m.lambda_A
             cycle_b = l1(rec_b, real_b) * m.lambda_B
             loss = average(gan_a + gan_b + cycle_a + cycle_b + idt_a + idt_b)
-            scaled = self.optimizer_G.scale_loss(loss)
-        self.minimize(self.optimizer_G, tape, scaled, self.generator_variables())
+            scaled = self.optimizers["G"].scale_loss(loss)
+        self.minimize("G", tape, scaled)
         losses = {"G_A": gan_a, "G_B": gan_b, "cycle_A": cycle_a, "cycle_B": cycle_b,
                   "idt_A": idt_a, "idt_B": idt_b}
         return fake_a, fake_b, {k: tf.reduce_mean(v) for k, v in losses.items()}
@@ -120,13 +162,13 @@ class CycleGAN(GANModel):
         with tf.GradientTape() as tape:
             loss_a = self.discriminator_loss(self.D_A, tf.cast(real_b, float_dtype()), fake_b, 3)
             loss_b = self.discriminator_loss(self.D_B, tf.cast(real_a, float_dtype()), fake_a, 4)
-            scaled = self.optimizer_D.scale_loss(average(loss_a + loss_b))
-        self.minimize(self.optimizer_D, tape, scaled, self.discriminator_variables())
+            scaled = self.optimizers["D"].scale_loss(average(loss_a + loss_b))
+        self.minimize("D", tape, scaled)
         return {"D_A": tf.reduce_mean(loss_a), "D_B": tf.reduce_mean(loss_b)}
 
-    def train_step(self, data):
+    def optimize_parameters(self, data):
         """The reference's optimize_parameters: forward both cycles, update G, then update D."""
         real_a, real_b = data
         fake_a, fake_b, losses = self.update_generators(real_a, real_b)
         losses.update(self.update_discriminators(real_a, real_b, fake_a, fake_b))
-        return self.record(losses)
+        return losses

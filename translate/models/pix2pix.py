@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 import tensorflow as tf
 
 from translate.layers import float_dtype
 from translate.losses import gradient_penalty, l1
-from translate.models.base import GANModel, average, resize_like
+from translate.models.base import GANModel, average, paired_sample_rows, resize_like
+from translate.models.options import ModelOptions
 from translate.models.pool import ImagePool
 from translate.networks import SR_GENERATORS, build_discriminator, build_generator
+
+
+@dataclass
+class Pix2PixOptions(ModelOptions):
+    """The reference's pix2pix defaults (pix2pix_model.py's modify_commandline_options)."""
+
+    kind: str = "pix2pix"
+    netG: str = "unet_256"  # noqa: N815
+    norm: str = "batch"
+    dropout: bool = True
+    gan_mode: str = "vanilla"
+    pool_size: int = 0
+    lambda_L1: float = 100.0  # noqa: N815  reconstruction weight
+    lambda_gan: float = 1.0  # adversarial weight; 0: L1 only (super-resolution PSNR stage)
+
+    def ranges(self):
+        return {
+            **super().ranges(),
+            "lambda_L1": (self.lambda_L1, 0.0, None),
+            "lambda_gan": (self.lambda_gan, 0.0, None),
+        }
 
 
 class Pix2Pix(GANModel):
@@ -20,17 +44,18 @@ class Pix2Pix(GANModel):
     """
 
     kind = "pix2pix"
+    Options = Pix2PixOptions
+    directions = ("AtoB",)
+    paired = True
     loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")
 
-    def __init__(
-        self, model_config, train_config=None, steps_per_epoch: int = 1, scale: int = 1, **kwargs
-    ):
+    def __init__(self, model_config, train_config=None, steps_per_epoch: int = 1, **kwargs):
         super().__init__(model_config, train_config, steps_per_epoch, **kwargs)
         m = model_config
         self.G = build_generator(
             m.netG, m.input_channels, m.output_channels, norm=m.norm, ngf=m.ngf,
             dropout=m.dropout, init_type=m.init_type, init_gain=m.init_gain,
-            scale=scale if m.netG in SR_GENERATORS else None,
+            scale=self.scale if m.netG in SR_GENERATORS else None,
         )
         self.D = build_discriminator(
             m.netD, m.input_channels + m.output_channels, norm=m.norm, ndf=m.ndf,
@@ -59,11 +84,11 @@ class Pix2Pix(GANModel):
     def pools(self):
         return {"pool": self.fake_pool} if self.fake_pool.size > 0 else {}
 
-    def generator_variables(self):
-        return self.G.trainable_variables
+    def optimized_variables(self):
+        return {"G": self.G.trainable_variables, "D": self.D.trainable_variables}
 
-    def discriminator_variables(self):
-        return self.D.trainable_variables
+    def sample_rows(self, batch, task):
+        return paired_sample_rows(self.G, batch, task)
 
     def pair(self, real_a, image_b):
         """D's input: the condition at the output's size, then the (real or fake) output."""
@@ -83,13 +108,13 @@ class Pix2Pix(GANModel):
                 gp = gradient_penalty(self.D, real_ab, fake_ab, self.draw_seed(2))
                 loss += average(gp) * self.model_config.lambda_gp
                 losses["D_gp"] = tf.reduce_mean(gp)
-            scaled = self.optimizer_D.scale_loss(loss)
-        self.minimize(self.optimizer_D, tape, scaled, self.D.trainable_variables)
+            scaled = self.optimizers["D"].scale_loss(loss)
+        self.minimize("D", tape, scaled)
         return losses
 
-    def train_step(self, data):
-        """One step of the reference's optimize_parameters: forward G, update D, then update G
-        against the updated D with GAN + lambda_L1 * L1."""
+    def optimize_parameters(self, data):
+        """The reference's optimize_parameters: forward G, update D, then update G against the
+        updated D with GAN + lambda_L1 * L1."""
         real_a, real_b = data
         real_b = tf.cast(real_b, float_dtype())
         lambda_gan = self.model_config.lambda_gan
@@ -106,6 +131,6 @@ class Pix2Pix(GANModel):
                 )
                 loss = loss + loss_gan * lambda_gan
                 losses["G_GAN"] = tf.reduce_mean(loss_gan)
-            scaled = self.optimizer_G.scale_loss(average(loss))
-        self.minimize(self.optimizer_G, tape, scaled, self.G.trainable_variables)
-        return self.record(losses)
+            scaled = self.optimizers["G"].scale_loss(average(loss))
+        self.minimize("G", tape, scaled)
+        return losses

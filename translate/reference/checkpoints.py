@@ -17,7 +17,15 @@ from translate.reference import convert
 # `<epoch>_net_<G|D>[_A|_B].pth`, as the reference's save_networks names them
 _ROLE = re.compile(r"(?:^|_)net_(?P<net>[GD])(?:_(?P<side>[AB]))?\.pth$")
 
-KINDS = ("cyclegan", "pix2pix")
+KINDS = ("cyclegan", "pix2pix")  # the reference's models that `translate import` reads
+
+
+def _two_sided(kind: str) -> bool:
+    """Whether the kind has a G and D per domain (G_A, G_B, D_A, D_B, as the reference's file
+    names say) rather than one G and one D."""
+    from translate.models import model_class
+
+    return len(model_class(kind).directions) == 2
 
 
 def network_role(path: Path, kind: str, direction: str, single: bool) -> str:
@@ -32,9 +40,9 @@ def network_role(path: Path, kind: str, direction: str, single: bool) -> str:
         net, side = "G", None
     else:
         net, side = match["net"], match["side"]
-    if kind == "pix2pix":
+    if not _two_sided(kind):
         if side:
-            raise UserError(f"{path}: a pix2pix model has one G and one D, not net_{net}_{side}")
+            raise UserError(f"{path}: a {kind} model has one G and one D, not net_{net}_{side}")
         return net
     if side is None:
         if net == "D":
@@ -81,9 +89,9 @@ def import_checkpoints(
     """
     import tensorflow as tf
 
-    from translate.config import KIND_DEFAULTS, from_dict, merge, save_config
+    from translate.config import from_dict, merge, save_config
     from translate.models import build_model
-    from translate.runs import CONFIG_FILE, IMPORTED_FILE, LATEST_DIR, new_run_dir
+    from translate.runs import RunDir, new_run_dir
 
     if kind not in KINDS:
         raise UserError(f"--model {kind}: choose one of {', '.join(KINDS)}")
@@ -106,12 +114,15 @@ def import_checkpoints(
         model_options["netG"] = netG
     if norm:
         model_options["norm"] = norm
-    raw = merge(KIND_DEFAULTS[kind], {"model": model_options})
-    generator_name = raw["model"].get("netG", "resnet_9blocks")
+    from translate.models import model_class
+
+    raw = {"model": {"kind": kind, **model_options}}
+    generator_name = model_options.get("netG", model_class(kind).Options.netG)
     if generator_name.startswith("resnet_"):
         first_g = next(s for r, s in states.items() if r.startswith("G"))
         raw["model"]["dropout"] = convert.resnet_dropout(first_g)
-    raw["data"] = {"direction": direction if kind == "pix2pix" else "AtoB"}
+    # A two-sided model translates both ways; a one-sided one was trained from one side.
+    raw["data"] = {"direction": "AtoB" if _two_sided(kind) else direction}
     if data:
         raw["data"]["dataset"] = data
     raw["name"] = name or paths[0].resolve().parent.name or "imported"
@@ -131,17 +142,17 @@ def import_checkpoints(
 
     directions = [d for d in DIRECTIONS if _generator_role(kind, d) in states]
     run_dir = new_run_dir(config.runtime.project, config.name)
-    save_config(config, run_dir / CONFIG_FILE)
+    save_config(config, RunDir(run_dir).config)
     import yaml
 
     from translate.io_utils import atomic_write_text
 
-    atomic_write_text(run_dir / IMPORTED_FILE, yaml.safe_dump({
+    atomic_write_text(RunDir(run_dir).imported, yaml.safe_dump({
         "networks": {role: str(path.resolve()) for role, path in roles.items()},
         "directions": directions,
     }, sort_keys=False))
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
-    tf.train.CheckpointManager(checkpoint, str(run_dir / LATEST_DIR), max_to_keep=1).save(0)
+    tf.train.CheckpointManager(checkpoint, str(RunDir(run_dir).latest), max_to_keep=1).save(0)
     from translate.model_card import write_run_card
 
     write_run_card(run_dir)
@@ -149,6 +160,6 @@ def import_checkpoints(
 
 
 def _generator_role(kind: str, direction: str) -> str:
-    if kind == "pix2pix":
+    if not _two_sided(kind):
         return "G" if direction == "AtoB" else ""
     return "G_A" if direction == "AtoB" else "G_B"

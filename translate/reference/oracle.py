@@ -138,7 +138,7 @@ class ReferencePair:
         torch = require_torch()
         import keras
 
-        from translate.config import KIND_DEFAULTS, from_dict, merge
+        from translate.config import from_dict
         from translate.models import build_model
 
         ref = load_reference(ref_dir)
@@ -148,7 +148,7 @@ class ReferencePair:
             theirs = ref.models.create_model(opt)
             theirs.setup(opt)
         overrides = overrides_from_options(vars(opt))
-        config = from_dict(merge(KIND_DEFAULTS[overrides["model"]["kind"]], overrides))
+        config = from_dict(overrides)
         keras.utils.set_random_seed(seed)
         with floatx(dtype):
             ours = build_model(config.model, config.train, steps_per_epoch=steps_per_epoch)

@@ -33,6 +33,9 @@ class Task:
     keeps_grayscale = False  # a gray photo in gives a gray photo out (apply)
     baseline = "identity"  # what `translate evaluate` scores the model against
 
+    def __init__(self, config: TaskConfig | None = None):
+        """config: the recipe's task section (a task without options ignores it)."""
+
     def to_model(self, image01: tf.Tensor) -> tf.Tensor:
         """A photo (RGB float in [0, 1]) to the generator's input."""
         return tf.cast(image01, tf.float32) * 2.0 - 1.0
@@ -52,6 +55,52 @@ class Task:
     def make_pair(self, image01: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """(input, target) in model space from one photo; only for tasks that make their pairs."""
         raise NotImplementedError(f"task {self.name} takes its pairs from the data")
+
+    # -- what fits the task ------------------------------------------------------------------
+    fixed_channels = False  # True: the model must have the task's input/output channels
+
+    def check_model(self, model) -> str | None:
+        """Why model options (a ModelOptions) do not fit this task, in one line; None if they
+        do. A same-size generator, channels as the data has them (e.g. 1 for gray images)."""
+        from translate.networks import SR_GENERATORS
+
+        if model.netG in SR_GENERATORS:
+            return (
+                f"model.netG={model.netG} is a super-resolution generator; use it with "
+                "task.name=superres"
+            )
+        return self.check_channels(model)
+
+    def check_channels(self, model) -> str | None:
+        wanted = (self.input_channels, self.output_channels)
+        got = (model.input_channels, model.output_channels)
+        if self.fixed_channels and got != wanted:
+            return (
+                f"task {self.name} needs model.input_channels={wanted[0]} and "
+                f"model.output_channels={wanted[1]} (got {got[0]} and {got[1]})"
+            )
+        return None
+
+    # -- how `translate evaluate` scores it (translate/evaluation.py runs the loop) ----------
+    def evaluation_protocol(self, data, split: str, direction: str):
+        """PSNR / SSIM in RGB against paired targets, FID / KID against the target domain."""
+        from translate.evaluation import Protocol, translation_items
+
+        items, unpaired_targets = translation_items(data, split, direction)
+        description = (
+            "FID/KID of the outputs against the target domain (InceptionV3 features)"
+            if unpaired_targets
+            else "RGB against paired targets, mean over images; FID/KID: InceptionV3 features"
+        )
+        return Protocol(items, "rgb", 0, description, unpaired_targets, distribution=True)
+
+    def baseline_output(self, image):
+        """What the trivial method (`baseline`) outputs for the same uint8 input."""
+        return image
+
+    def evaluation_notes(self, data) -> list[str]:
+        """Lines printed under the scores (e.g. the published figures for that test set)."""
+        return []
 
 
 TranslationTask = Task

@@ -30,7 +30,21 @@ class ColorizationTask(Task):
     baseline = "gray"  # the input itself, as a colour image
     input_channels = 1
     output_channels = 2
+    fixed_channels = True
     makes_own_pairs = True
+
+    def evaluation_protocol(self, data, split, direction):
+        """Every photo is its own reference; RGB measures and colourfulness."""
+        from translate.evaluation import Protocol, colorization_items
+
+        return Protocol(colorization_items(data), "rgb", 0,
+                        "RGB, mean over images; colourfulness (Hasler & Suesstrunk): "
+                        "the reference's is the aim", [])
+
+    def baseline_output(self, image):
+        from translate.metrics import gray_baseline
+
+        return gray_baseline(image)
 
     def to_model(self, image01: tf.Tensor) -> tf.Tensor:
         """The photo's lightness, L/50 - 1, shape [..., 1]; gray photos work as they are."""

@@ -43,6 +43,7 @@ class SuperResolutionTask(Task):
     keeps_grayscale = True  # it only enlarges: a gray photo stays gray
     baseline = "bicubic"
     makes_own_pairs = True
+    fixed_channels = True  # RGB -> RGB
 
     def __init__(self, config: TaskConfig | None = None):
         config = config or TaskConfig(name="superres")
@@ -58,6 +59,37 @@ class SuperResolutionTask(Task):
             )
         self.scale = int(config.scale)
         self.degradation = config.degradation
+
+    def check_model(self, model):
+        from translate.networks import SR_GENERATORS
+
+        if model.netG not in SR_GENERATORS:
+            return (
+                f"model.netG={model.netG} does not upscale; task superres needs one of "
+                + ", ".join(SR_GENERATORS)
+            )
+        return self.check_channels(model)
+
+    def evaluation_protocol(self, data, split, direction):
+        """Y-channel PSNR / SSIM with `scale` pixels shaved, as the SR literature reports."""
+        from translate.evaluation import Protocol, superres_items
+
+        return Protocol(superres_items(data, self), "sr", self.scale,
+                        f"Y channel (ITU-R BT.601), {self.scale}-pixel border shaved, mean over "
+                        "images", [])
+
+    def baseline_output(self, image):
+        from translate.metrics import upscale_bicubic
+
+        return upscale_bicubic(image, self.scale)
+
+    def evaluation_notes(self, data):
+        from pathlib import Path
+
+        from translate.metrics.baselines import published_sr_note
+
+        note = published_sr_note(Path(data).resolve().name, self.scale)
+        return [note] if note else []
 
     def crop_to_scale(self, hr01: tf.Tensor) -> tf.Tensor:
         """HR cropped (top-left, as MATLAB's modcrop) to height and width multiples of scale."""
