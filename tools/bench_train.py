@@ -1,9 +1,16 @@
-"""Seconds per training iteration of CycleGAN and Pix2Pix, as a fraction of this machine's ceiling.
+"""Seconds per training iteration of CycleGAN, Pix2Pix, CUT and FastCUT, as a fraction of this
+machine's ceiling.
 
-    python tools/bench_train.py [--model cyclegan|pix2pix|both] [--batch 1 4] [--size 256]
-                                [--iters 10] [--warmup 2] [--precision float32|mixed_bfloat16]
-                                [--jit] [--threads N] [--steps-per-execution K] [--json FILE]
+    python tools/bench_train.py [--model cyclegan|pix2pix|cut|fastcut|both|unpaired ...]
+                                [--batch 1 4] [--size 256] [--iters 10] [--warmup 2]
+                                [--precision float32|mixed_bfloat16] [--jit] [--threads N]
+                                [--steps-per-execution K] [--rounds R] [--json FILE]
                                 [--framework-convs]
+
+--model unpaired is CycleGAN, CUT and FastCUT; --rounds R measures the models R times,
+interleaved (cyclegan, cut, fastcut, cyclegan, ...), and prints each one's iterations per second
+relative to the first model's in the same round, with the range over rounds: the ratio the
+paper's table 1 gives (CUT 1.5x, FastCUT 2.5x CycleGAN's on a GPU).
 
 What is timed is what `translate fit` runs: build_model + compile, then `model.fit` on a repeated
 in-memory tf.data dataset (so input decoding is not part of the figure); a callback takes the
@@ -209,9 +216,12 @@ def count_forward_flops(network, shape) -> float:
 
 # -- one (model, batch) measurement, in its own process ------------------------------------------
 def model_config(kind: str):
-    """The `translate fit` defaults of `kind` (resnet_9blocks/instance or unet_256/batch)."""
+    """The `translate fit` defaults of `kind` (resnet_9blocks/instance or unet_256/batch);
+    fastcut is the cut kind in its FastCUT mode."""
     from translate.models import model_class
 
+    if kind == "fastcut":
+        return model_class("cut").Options(mode="fastcut")
     return model_class(kind).Options()
 
 
@@ -348,9 +358,29 @@ def table(rows: list[dict], ceiling: float, ceiling_cpu: float) -> str:
     return "\n".join(lines)
 
 
+def speed_ratios(rows: list[dict], models: list[str]) -> str:
+    """Iterations per second of each model over the first model's, measured in the same round
+    (same machine state): median and range over rounds, per batch size."""
+    lines = [f"| model | batch | it/s vs {models[0]} (median) | range over rounds | rounds |",
+             "|---|---|---|---|---|"]
+    for batch in sorted({r["batch"] for r in rows}):
+        for kind in models:
+            ratios = []
+            for round_ in sorted({r["round"] for r in rows}):
+                same = {r["model"]: r for r in rows if r["round"] == round_ and r["batch"] == batch}
+                if kind in same and models[0] in same:
+                    ratios.append(same[models[0]]["s_per_iter"] / same[kind]["s_per_iter"])
+            if ratios:
+                lines.append(f"| {kind} | {batch} | {statistics.median(ratios):.2f}x "
+                             f"| {min(ratios):.2f}-{max(ratios):.2f}x | {len(ratios)} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=["cyclegan", "pix2pix", "both"], default="both")
+    parser.add_argument("--model", nargs="+", default=["both"],
+                        choices=["cyclegan", "pix2pix", "cut", "fastcut", "both", "unpaired"])
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved repeats of the models")
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--iters", type=int, default=10, help="timed steps (median)")
@@ -380,13 +410,15 @@ def main(argv=None) -> None:
           f"convs {'framework' if args.framework_convs else 'ours'}", flush=True)
     ceilings = [measure_ceiling(args.precision)]
     print(f"ceiling: {json.dumps(ceilings[0])}", flush=True)
-    models = ["cyclegan", "pix2pix"] if args.model == "both" else [args.model]
+    groups = {"both": ["cyclegan", "pix2pix"], "unpaired": ["cyclegan", "cut", "fastcut"]}
+    models = [kind for name in args.model for kind in groups.get(name, [name])]
     rows = []
-    for kind in models:
+    for round_ in range(args.rounds):
         for batch in args.batch:
-            row = run_child(args, model=kind, batch=batch)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            for kind in models:
+                row = run_child(args, model=kind, batch=batch) | {"round": round_}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     ceilings.append(measure_ceiling(args.precision))
     print(f"ceiling after: {json.dumps(ceilings[-1])}", flush=True)
     ceilings += [r["ceiling"] for r in rows]
@@ -394,6 +426,9 @@ def main(argv=None) -> None:
     ceiling_cpu = max(c["ceiling_gflops_cpu_time"] for c in ceilings)
     print()
     print(table(rows, ceiling, ceiling_cpu))
+    if len(models) > 1:
+        print()
+        print(speed_ratios(rows, models))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": device, "ceilings": ceilings, "rows": rows}, f, indent=1)

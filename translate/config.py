@@ -370,7 +370,8 @@ def resolve_config(
     """The kind's defaults <- recipe <- positional model/data <- overrides, as one Config.
 
     `translate fit cyclegan horse2zebra` uses the built-in recipe `horse2zebra` when one exists
-    for that model kind; otherwise the reference defaults of the kind with that dataset.
+    for that model kind (`translate fit cut horse2zebra`: `horse2zebra-cut`); otherwise the
+    reference defaults of the kind with that dataset.
     """
     from translate.errors import UserError
     from translate.models import DEFAULT_KIND, MODELS
@@ -382,6 +383,8 @@ def resolve_config(
         candidate, src = read_recipe(data)
         if model is None or (candidate.get("model") or {}).get("kind", DEFAULT_KIND) == model:
             raw, source = candidate, src
+        elif f"{data}-{model}" in recipe_names():  # e.g. `translate fit cut horse2zebra`
+            raw, source = read_recipe(f"{data}-{model}")
     elif recipe is not None:
         raw, source = read_recipe(recipe)
     if model is None and not raw:

@@ -114,6 +114,50 @@ class BatchNormalization(keras.layers.BatchNormalization):
         return tf.cast(outputs, self.compute_dtype)
 
 
+@keras.saving.register_keras_serializable(package="translate")
+class BlurDownsample(keras.layers.Layer):
+    """Anti-aliased stride-2 downsampling (Zhang, "Making convolutional networks shift-invariant
+    again", 2019), as the CUT reference downsamples: reflection pad 1, then the binomial filter
+    [1, 2, 1] x [1, 2, 1] / 16 on each channel alone, stride 2. No weights."""
+
+    def call(self, x):
+        taps = tf.constant([1.0, 2.0, 1.0], dtype=x.dtype) / 4.0
+        channels = x.shape[-1]
+        kernel = tf.tile(tf.reshape(taps[:, None] * taps[None, :], [3, 3, 1, 1]), [1, 1, channels, 1])
+        x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+        return tf.nn.depthwise_conv2d(x, kernel, strides=[1, 2, 2, 1], padding="VALID")
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        return (n, None if h is None else (h + 1) // 2, None if w is None else (w + 1) // 2, c)
+
+
+@keras.saving.register_keras_serializable(package="translate")
+class BlurUpsample(keras.layers.Layer):
+    """Anti-aliased x2 upsampling, as the CUT reference upsamples (a fixed [1, 3, 3, 1] transposed
+    filter on replicate-padded input): each new pixel is 3/4 of its source pixel and 1/4 of the
+    next one on each axis, the edge pixel repeated, which is bilinear resizing with half-pixel
+    centres. Written out (not tf.image.resize) to match the reference to the last bit."""
+
+    def call(self, x):
+        return self._double(self._double(x, 1), 2)
+
+    @staticmethod
+    def _double(x, axis):
+        first = tf.gather(x, [0], axis=axis)
+        last = tf.gather(x, [tf.shape(x)[axis] - 1], axis=axis)
+        size = tf.shape(x)[axis]
+        before = tf.concat([first, tf.gather(x, tf.range(size - 1), axis=axis)], axis)
+        after = tf.concat([tf.gather(x, tf.range(1, size), axis=axis), last], axis)
+        even, odd = 0.25 * before + 0.75 * x, 0.75 * x + 0.25 * after
+        shape = tf.tensor_scatter_nd_update(tf.shape(x), [[axis]], [2 * size])
+        return tf.reshape(tf.stack([even, odd], axis=axis + 1), shape)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        return (n, None if h is None else 2 * h, None if w is None else 2 * w, c)
+
+
 def normalization(kind: str, name: str | None = None) -> keras.layers.Layer | None:
     """The norm layer for `kind` ("instance", "batch", "sync_batch", "none"); None: no layer.
 

@@ -73,4 +73,32 @@ def gradient_penalty(discriminator, real: tf.Tensor, fake: tf.Tensor, seed) -> t
     return tf.square(norm - 1.0)
 
 
-__all__ = ["GAN_MODES", "GANLoss", "gradient_penalty", "l1", "per_example_mean"]
+def patch_nce(
+    feat_q: tf.Tensor, feat_k: tf.Tensor, batch_size, temperature: float = 0.07,
+    negatives_from_minibatch: bool = False,
+) -> tf.Tensor:
+    """PatchNCE (Park et al. 2020): each output patch q must pick its own input patch k out of
+    the other sampled patches of the same image (InfoNCE, cross-entropy with the positive first).
+
+    feat_q, feat_k: [batch * patches, dim], L2-normalised, example-major; k carries no gradient.
+    Negatives come from the same image, or from the whole minibatch (single-image translation).
+    Returns the loss per example ([batch]: the mean over its patches). As the reference's
+    PatchNCELoss, a patch's similarity with itself among the negatives is set to -10.
+    """
+    feat_k = tf.stop_gradient(feat_k)
+    dim = tf.shape(feat_q)[-1]
+    positive = tf.reduce_sum(feat_q * feat_k, axis=-1, keepdims=True)
+    groups = 1 if negatives_from_minibatch else batch_size
+    q = tf.reshape(feat_q, [groups, -1, dim])
+    k = tf.reshape(feat_k, [groups, -1, dim])
+    negatives = tf.matmul(q, k, transpose_b=True)
+    self_pairs = tf.eye(tf.shape(q)[1], dtype=tf.bool)[None]
+    negatives = tf.where(self_pairs, tf.cast(-10.0, negatives.dtype), negatives)
+    negatives = tf.reshape(negatives, [-1, tf.shape(q)[1]])
+    logits = tf.concat([positive, negatives], axis=1) / temperature
+    # The positive sits at index 0: its cross-entropy is logsumexp(logits) - logits[:, 0].
+    per_patch = tf.reduce_logsumexp(logits, axis=1) - logits[:, 0]
+    return tf.reduce_mean(tf.reshape(per_patch, [batch_size, -1]), axis=1)
+
+
+__all__ = ["GAN_MODES", "GANLoss", "gradient_penalty", "l1", "patch_nce", "per_example_mean"]

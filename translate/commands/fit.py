@@ -6,7 +6,7 @@ import typer
 
 
 def fit(
-    model: str = typer.Argument(None, help="pix2pix or cyclegan (optional with --recipe)."),
+    model: str = typer.Argument(None, help="pix2pix, cyclegan or cut (optional with --recipe)."),
     data: str = typer.Argument(None, help="Dataset name (see `translate datasets list`) or folder."),
     recipe: str = typer.Option(None, "--recipe", "-r", help="Recipe name or YAML file."),
     data_path: str = typer.Option(None, "--data", help="Dataset name or folder (overrides DATA)."),

@@ -1,4 +1,4 @@
-"""`translate import CHECKPOINT.pth [MORE.pth] --model cyclegan|pix2pix`: the PyTorch reference's
+"""`translate import CHECKPOINT.pth [MORE.pth] --model cyclegan|pix2pix|cut`: the PyTorch reference's
 checkpoints (its own runs, or its published pretrained models) as a run directory."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ import typer
 def import_(
     checkpoints: list[str] = typer.Argument(
         ..., help="The reference's .pth files: latest_net_G_A.pth latest_net_G_B.pth [D_A, D_B], "
-        "latest_net_G.pth \\[latest_net_D.pth], or one published generator (horse2zebra.pth)."
+        "latest_net_G.pth \\[latest_net_D.pth, CUT's latest_net_F.pth], or one published generator "
+        "(horse2zebra.pth)."
     ),
-    model: str = typer.Option(..., "--model", help="cyclegan or pix2pix (the reference's "
-                              "cycle_gan/test or pix2pix)."),
+    model: str = typer.Option(..., "--model", help="cyclegan, pix2pix or cut (the reference's "
+                              "cycle_gan/test, pix2pix, or CUT's cut for CUT and FastCUT)."),
     net_g: str = typer.Option(None, "--netG", help="Generator architecture \\[the model's default]."),
     norm: str = typer.Option(None, "--norm", help="instance, batch or none \\[the model's default]."),
     direction: str = typer.Option(

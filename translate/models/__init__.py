@@ -11,13 +11,14 @@ Options dataclass) plus one entry here. docs/adding-a-model.md walks through one
 from __future__ import annotations
 
 from translate.models.base import GANModel
+from translate.models.cut import CUT, CUTOptions
 from translate.models.cyclegan import CycleGAN, CycleGANOptions
 from translate.models.options import ModelOptions
 from translate.models.pix2pix import Pix2Pix, Pix2PixOptions
 from translate.models.pool import ImagePool
 from translate.models.schedule import ConstantThenLinearDecay
 
-MODELS: dict[str, type[GANModel]] = {model.kind: model for model in (CycleGAN, Pix2Pix)}
+MODELS: dict[str, type[GANModel]] = {model.kind: model for model in (CycleGAN, Pix2Pix, CUT)}
 DEFAULT_KIND = CycleGAN.kind  # what a recipe without model.kind trains, as the reference
 
 
@@ -39,6 +40,8 @@ def build_model(model_config, train_config=None, steps_per_epoch: int = 1, scale
 
 
 __all__ = [
+    "CUT",
+    "CUTOptions",
     "DEFAULT_KIND",
     "MODELS",
     "ConstantThenLinearDecay",

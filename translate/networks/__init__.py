@@ -35,7 +35,7 @@ SR_GENERATORS = ("edsr", "edsr_8blocks", "srresnet")
 DISCRIMINATORS: dict[str, Callable[..., keras.Model]] = {
     "basic": lambda ci, n_layers=3, **kw: nlayer_discriminator(ci, n_layers=3, **kw),
     "n_layers": lambda ci, n_layers=3, **kw: nlayer_discriminator(ci, n_layers=n_layers, **kw),
-    "pixel": lambda ci, n_layers=3, **kw: pixel_discriminator(ci, **kw),
+    "pixel": lambda ci, n_layers=3, antialias=False, **kw: pixel_discriminator(ci, **kw),
 }
 
 
@@ -101,13 +101,16 @@ def build_discriminator(
     n_layers: int = 3,
     init_type: str = "normal",
     init_gain: float = 0.02,
+    antialias: bool = False,
 ) -> keras.Model:
-    """A discriminator by name (see DISCRIMINATORS), returning a map of real/fake logits."""
+    """A discriminator by name (see DISCRIMINATORS), returning a map of real/fake logits.
+
+    antialias: blur-pooled downsampling (the CUT reference's default) in a PatchGAN."""
     _check("discriminator", name, DISCRIMINATORS)
     _check("norm", norm, NORMS)
     return DISCRIMINATORS[name](
         input_channels, n_layers=n_layers, ndf=ndf, norm_kind=norm,
-        init=kernel_initializer(init_type, init_gain), name=f"D_{name}",
+        init=kernel_initializer(init_type, init_gain), antialias=antialias, name=f"D_{name}",
     )
 
 

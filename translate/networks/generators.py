@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import keras
 
-from translate.layers import LeakyReLU, float_dtype, reference_uses_bias
+from translate.layers import (
+    BlurDownsample,
+    BlurUpsample,
+    LeakyReLU,
+    ReflectionPadding2D,
+    float_dtype,
+    reference_uses_bias,
+)
 from translate.networks.blocks import ConvFactory, norm
 
 
@@ -19,17 +26,45 @@ def resnet_generator(
     norm_kind: str = "instance",
     dropout: bool = False,
     init: keras.initializers.Initializer | None = None,
+    antialias: bool = False,
+    antialias_up: bool = False,
+    taps: list | None = None,
     name: str = "resnet_generator",
 ) -> keras.Model:
-    """Johnson et al.'s ResNet: c7s1-ngf, two stride-2 downs, n residual blocks, two ups, c7s1."""
+    """Johnson et al.'s ResNet: c7s1-ngf, two stride-2 downs, n residual blocks, two ups, c7s1.
+
+    antialias / antialias_up: the CUT reference's variant, a stride-1 conv then a blur-pool
+    (BlurDownsample) for each down, a blur upsampling then a stride-1 conv for each up.
+    taps: a list that receives the output of each module of the reference's nn.Sequential, in
+    its order (pad, conv, norm, ReLU, ...; one entry per residual block), so that CUT reads its
+    PatchNCE features at the reference's layer indices.
+    """
     f = ConvFactory(init)
     bias = reference_uses_bias(norm_kind)
+    taps = [] if taps is None else taps
+
+    def tap(x):
+        taps.append(x)
+        return x
+
+    def norm_relu(conv):
+        """norm then ReLU after a conv, and the taps of the three. The reference's ReLU works
+        in place: the tensor it reads (the norm's output; with norm none, the conv's own)
+        holds the ReLU's output once the pass goes on, and so its tap here does too."""
+        out = keras.layers.ReLU()(norm(conv, norm_kind))
+        taps.extend([out if norm_kind == "none" else conv, out, out])
+        return out
+
     inputs = keras.Input((None, None, input_channels), name="image")
-    x = f.conv(inputs, ngf, 7, pad=3, reflect=True, bias=bias, name="stem_conv")
-    x = keras.layers.ReLU()(norm(x, norm_kind))
+    x = tap(ReflectionPadding2D(3)(inputs))
+    x = norm_relu(f.conv(x, ngf, 7, bias=bias, name="stem_conv"))
     for i in range(2):
-        x = f.conv(x, ngf * 2 ** (i + 1), 3, stride=2, pad=1, bias=bias, name=f"down{i}_conv")
-        x = keras.layers.ReLU()(norm(x, norm_kind))
+        filters = ngf * 2 ** (i + 1)
+        if antialias:
+            x = norm_relu(f.conv(x, filters, 3, pad=1, bias=bias, name=f"down{i}_conv"))
+            x = tap(BlurDownsample(name=f"down{i}_blur")(x))
+        else:
+            x = norm_relu(f.conv(x, filters, 3, stride=2, pad=1, bias=bias, name=f"down{i}_conv"))
     dim = ngf * 4
     for b in range(n_blocks):
         y = f.conv(x, dim, 3, pad=1, reflect=True, bias=bias, name=f"block{b}_conv1")
@@ -37,13 +72,18 @@ def resnet_generator(
         if dropout:
             y = keras.layers.Dropout(0.5)(y)
         y = f.conv(y, dim, 3, pad=1, reflect=True, bias=bias, name=f"block{b}_conv2")
-        x = keras.layers.Add(name=f"block{b}_add")([x, norm(y, norm_kind)])
+        x = tap(keras.layers.Add(name=f"block{b}_add")([x, norm(y, norm_kind)]))
     for i in range(2):
-        x = f.up3(x, ngf * 2 ** (1 - i), bias=bias, name=f"up{i}_convT")
-        x = keras.layers.ReLU()(norm(x, norm_kind))
-    x = f.conv(x, output_channels, 7, pad=3, reflect=True, bias=True, name="head_conv")
+        filters = ngf * 2 ** (1 - i)
+        if antialias_up:
+            x = tap(BlurUpsample(name=f"up{i}_blur")(x))
+            x = norm_relu(f.conv(x, filters, 3, pad=1, bias=bias, name=f"up{i}_conv"))
+        else:
+            x = norm_relu(f.up3(x, filters, bias=bias, name=f"up{i}_convT"))
+    x = tap(ReflectionPadding2D(3)(x))
+    x = tap(f.conv(x, output_channels, 7, bias=True, name="head_conv"))
     # tanh in float32 keeps outputs exact under mixed precision (float_dtype).
-    outputs = keras.layers.Activation("tanh", dtype=float_dtype(), name="tanh")(x)
+    outputs = tap(keras.layers.Activation("tanh", dtype=float_dtype(), name="tanh")(x))
     return keras.Model(inputs, outputs, name=name)
 
 

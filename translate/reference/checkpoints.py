@@ -15,9 +15,9 @@ from translate.errors import UserError
 from translate.reference import convert
 
 # `<epoch>_net_<G|D>[_A|_B].pth`, as the reference's save_networks names them
-_ROLE = re.compile(r"(?:^|_)net_(?P<net>[GD])(?:_(?P<side>[AB]))?\.pth$")
+_ROLE = re.compile(r"(?:^|_)net_(?P<net>[GDF])(?:_(?P<side>[AB]))?\.pth$")
 
-KINDS = ("cyclegan", "pix2pix")  # the reference's models that `translate import` reads
+KINDS = ("cyclegan", "pix2pix", "cut")  # the reference's models that `translate import` reads
 
 
 def _two_sided(kind: str) -> bool:
@@ -40,6 +40,8 @@ def network_role(path: Path, kind: str, direction: str, single: bool) -> str:
         net, side = "G", None
     else:
         net, side = match["net"], match["side"]
+    if net == "F" and kind != "cut":
+        raise UserError(f"{path}: only a cut model has an F network (net_F)")
     if not _two_sided(kind):
         if side:
             raise UserError(f"{path}: a {kind} model has one G and one D, not net_{net}_{side}")
@@ -49,6 +51,27 @@ def network_role(path: Path, kind: str, direction: str, single: bool) -> str:
             raise UserError(f"{path}: a cyclegan model has D_A and D_B; name the file *_net_D_A.pth")
         side = "A" if direction == "AtoB" else "B"  # the single generator of the "test" model
     return f"{net}_{side}"
+
+
+def network_layout(role: str, m) -> dict:
+    """convert.load_state_dict/state_dict keywords for our network `role` (G, G_A, D_B, F) of a
+    model with options `m`: the reference architecture it has the tensors of."""
+    if role == "F":
+        return {"name": convert.PATCH_SAMPLER}
+    aliasing = {}
+    if hasattr(m, "antialias"):  # CUT's networks
+        aliasing = {"antialias": m.antialias}
+        if role.startswith("G"):
+            aliasing["antialias_up"] = m.antialias_up
+    if role.startswith("G"):
+        return {"name": m.netG, "norm": m.norm, "dropout": m.dropout, **aliasing}
+    return {"name": m.netD, "norm": m.norm, "n_layers": m.n_layers_D, **aliasing}
+
+
+def _shape0(state: dict, key: str) -> int:
+    if key not in convert.strip_wrappers(state):
+        raise UserError(f"the F checkpoint has no tensor {key}: is it CUT's netF mlp_sample?")
+    return tuple(convert.strip_wrappers(state)[key].shape)[0]
 
 
 def read_state_dict(path: Path) -> dict:
@@ -118,9 +141,14 @@ def import_checkpoints(
 
     raw = {"model": {"kind": kind, **model_options}}
     generator_name = model_options.get("netG", model_class(kind).Options.netG)
+    first_g = next(s for r, s in states.items() if r.startswith("G"))
     if generator_name.startswith("resnet_"):
-        first_g = next(s for r, s in states.items() if r.startswith("G"))
         raw["model"]["dropout"] = convert.resnet_dropout(first_g)
+    if kind == "cut":  # read from the files: anti-aliasing (--no_antialias[_up]) and F's width
+        down, up = convert.blur_modules(first_g)
+        raw["model"].update(antialias=down, antialias_up=up)
+        if "F" in states:
+            raw["model"]["netF_nc"] = int(_shape0(states["F"], "mlp_0.0.weight"))
     # A two-sided model translates both ways; a one-sided one was trained from one side.
     raw["data"] = {"direction": "AtoB" if _two_sided(kind) else direction}
     if data:
@@ -134,11 +162,9 @@ def import_checkpoints(
     model.compile(config.train)  # optimizer slots, so `fit --resume` finds a complete checkpoint
     networks = model.networks()
     for role, state in states.items():
-        if role.startswith("G"):
-            layout = {"name": m.netG, "norm": m.norm, "dropout": m.dropout}
-        else:
-            layout = {"name": m.netD, "norm": m.norm, "n_layers": m.n_layers_D}
-        convert.load_state_dict(networks[role], state, source=str(roles[role]), **layout)
+        convert.load_state_dict(
+            networks[role], state, source=str(roles[role]), **network_layout(role, m)
+        )
 
     directions = [d for d in DIRECTIONS if _generator_role(kind, d) in states]
     run_dir = new_run_dir(config.runtime.project, config.name)

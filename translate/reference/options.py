@@ -33,10 +33,22 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "preprocess": ("data", "preprocess"),
     "batch_size": ("data", "batch_size"),
     "serial_batches": ("data", "serial_batches"),
+    # CUT (contrastive-unpaired-translation's cut_model.py and base_options.py)
+    "normG": ("model", "norm"),
+    "lambda_GAN": ("model", "lambda_GAN"),
+    "lambda_NCE": ("model", "lambda_NCE"),
+    "nce_idt": ("model", "nce_idt"),
+    "nce_layers": ("model", "nce_layers"),
+    "nce_includes_all_negatives_from_minibatch": ("model", "nce_includes_all_negatives_from_minibatch"),
+    "netF": ("model", "netF"),
+    "netF_nc": ("model", "netF_nc"),
+    "nce_T": ("model", "nce_T"),
+    "num_patches": ("model", "num_patches"),
+    "flip_equivariance": ("model", "flip_equivariance"),
 }
 
 # reference --model -> our model kind ("test" is the single generator of a CycleGAN)
-MODELS = {"cycle_gan": "cyclegan", "pix2pix": "pix2pix", "test": "cyclegan"}
+MODELS = {"cycle_gan": "cyclegan", "pix2pix": "pix2pix", "test": "cyclegan", "cut": "cut"}
 
 
 def overrides_from_options(opt: Mapping) -> dict:
@@ -52,4 +64,9 @@ def overrides_from_options(opt: Mapping) -> dict:
         out.setdefault("data", {})["flip"] = not opt["no_flip"]
     if "model" in opt:
         out.setdefault("model", {})["kind"] = MODELS[opt["model"]]
+    if "CUT_mode" in opt:
+        out.setdefault("model", {})["mode"] = str(opt["CUT_mode"]).lower()
+    for flag, key in (("no_antialias", "antialias"), ("no_antialias_up", "antialias_up")):
+        if flag in opt:
+            out.setdefault("model", {})[key] = not opt[flag]
     return out

@@ -104,10 +104,66 @@ def reference_options(ref, argv: list[str], workdir: str | Path):
 
 
 def network_layout(opt, name: str) -> dict:
-    """convert.load_state_dict/state_dict keywords for the reference network `name` (G, G_A, D_B)."""
+    """convert.load_state_dict/state_dict keywords for the reference network `name` (G, G_A,
+    D_B; CUT's G, D and F, with its normG/normD and anti-aliasing)."""
+    if name == "F":
+        return {"name": convert.PATCH_SAMPLER}
+    cut = hasattr(opt, "no_antialias")
+    antialias = {"antialias": not opt.no_antialias} if cut else {}
     if name.startswith("G"):
-        return {"name": opt.netG, "norm": opt.norm, "dropout": not opt.no_dropout}
-    return {"name": opt.netD, "norm": opt.norm, "n_layers": opt.n_layers_D}
+        if cut:
+            antialias["antialias_up"] = not opt.no_antialias_up
+        norm = opt.normG if cut else opt.norm
+        return {"name": opt.netG, "norm": norm, "dropout": not opt.no_dropout, **antialias}
+    norm = opt.normD if cut else opt.norm
+    return {"name": opt.netD, "norm": norm, "n_layers": opt.n_layers_D, **antialias}
+
+
+def contiguous_feature_gradients(generator) -> None:
+    """Make the gradients that reach a CUT reference generator's encoder features contiguous.
+
+    PyTorch 2.13's CPU InstanceNorm2d backward is wrong at batch size 1 when the gradient it
+    receives is channels-last (measured: up to 7 absolute against a finite difference), and the
+    reference's PatchSampleF (permute, flatten, index) sends exactly such gradients back into
+    the features taken at residual-block outputs (layers 12 and 16), whose next op backwards is
+    an instance norm. Contiguous, the same maths runs through the correct kernel path.
+    """
+    forward = generator.forward
+
+    def forward_with_hooks(input, layers=(), encode_only=False):
+        out = forward(input, list(layers), encode_only)
+        feats = out if encode_only else (out[1] if layers else [])
+        for feat in feats:
+            if feat.requires_grad:
+                feat.register_hook(lambda grad: grad.contiguous())
+        return out
+
+    generator.forward = forward_with_hooks
+
+
+@contextlib.contextmanager
+def recorded_draws():
+    """The numpy draws the CUT reference makes in one iteration, recorded as it makes them:
+    the patch positions of each PatchSampleF call (np.random.permutation) and FastCUT's flip
+    (np.random.random), so our step can replay them."""
+    draws = {"permutations": [], "randoms": []}
+    permutation, random = np.random.permutation, np.random.random
+
+    def record_permutation(n):
+        out = permutation(n)
+        draws["permutations"].append(out)
+        return out
+
+    def record_random(*args):
+        out = random(*args)
+        draws["randoms"].append(out)
+        return out
+
+    np.random.permutation, np.random.random = record_permutation, record_random
+    try:
+        yield draws
+    finally:
+        np.random.permutation, np.random.random = permutation, random
 
 
 def to_nchw(images: np.ndarray):
@@ -146,7 +202,14 @@ class ReferencePair:
         torch.manual_seed(seed)
         with contextlib.redirect_stdout(io.StringIO()):
             theirs = ref.models.create_model(opt)
+            if hasattr(theirs, "data_dependent_initialize"):  # CUT: F is made on a first batch
+                first = np.random.uniform(-1, 1, (opt.batch_size, 3, opt.crop_size, opt.crop_size))
+                first = torch.from_numpy(first.astype(np.float32))
+                theirs.data_dependent_initialize({"A": first, "B": first, "A_paths": ["a"],
+                                                  "B_paths": ["b"]})
             theirs.setup(opt)
+        if hasattr(theirs, "data_dependent_initialize"):
+            contiguous_feature_gradients(theirs.netG)
         overrides = overrides_from_options(vars(opt))
         config = from_dict(overrides)
         keras.utils.set_random_seed(seed)
@@ -157,6 +220,8 @@ class ReferencePair:
             for name in theirs.model_names:
                 getattr(theirs, f"net{name}").double()  # in place: the optimizers keep them
             theirs.criterionGAN.double()  # its target-label buffers
+            if hasattr(theirs, "criterionNCE"):
+                theirs.criterionNCE = [c.double() for c in theirs.criterionNCE]
         pair = cls(opt=opt, theirs=theirs, ours=ours, dtype=dtype)
         for name, network in ours.networks().items():
             convert.load_state_dict(
@@ -181,19 +246,46 @@ class ReferencePair:
         self.theirs.optimize_parameters()
         return {k: float(v) for k, v in self.theirs.get_current_losses().items()}
 
-    def our_step(self, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-        """One train_step of ours (compiled, as fit runs it) on the same batch; its losses."""
+    def our_step(self, a: np.ndarray, b: np.ndarray, draws: dict | None = None) -> dict[str, float]:
+        """One train_step of ours (compiled, as fit runs it) on the same batch; its losses.
+
+        draws: the reference's random draws of the same iteration (recorded_draws), which a
+        CUT step replays: its patch positions and flip."""
         import tensorflow as tf
 
+        inputs = tuple(tf.constant(x) for x in self.model_inputs(a, b))
+        if draws is not None:
+            return self._replayed_step(inputs, draws)
         if not hasattr(self, "_step"):
             self._step = tf.function(self.ours.train_step)
         self.ours.reset_metrics()  # train_step reports running means: one step's values
         with floatx(self.dtype):  # read while tracing
-            logs = self._step(tuple(tf.constant(x) for x in self.model_inputs(a, b)))
+            logs = self._step(inputs)
         return {k: float(v) for k, v in logs.items()}
+
+    def _replayed_step(self, inputs, draws: dict) -> dict[str, float]:
+        import tensorflow as tf
+
+        if not hasattr(self, "_replay"):
+            self._replay = tf.function(
+                lambda data, ids, flip: self.ours.optimize_parameters(data, ids, flip)
+            )
+        layers = len(self.ours.nce_layers)
+        cut = [p[: min(self.opt.num_patches, len(p))] for p in draws["permutations"]]
+        ids = [[tf.constant(x, tf.int32) for x in cut[i:i + layers]]
+               for i in range(0, len(cut), layers)]
+        ids += [[tf.zeros([1], tf.int32)] * layers] * (2 - len(ids))  # no identity NCE: unused
+        flip = bool(draws["randoms"] and draws["randoms"][0] < 0.5)
+        with floatx(self.dtype):
+            losses = self._replay(inputs, ids, tf.constant(flip))
+        return {k: float(v) for k, v in losses.items()}
 
     def step(self, a: np.ndarray, b: np.ndarray) -> tuple[dict, dict]:
         """(our losses, the reference's losses) after one iteration each on the same batch."""
+        if self.opt.model == "cut":
+            with recorded_draws() as draws:
+                theirs = self.reference_step(a, b)
+            return self.our_step(a, b, draws), theirs
         return self.our_step(a, b), self.reference_step(a, b)
 
     def weight_differences(self) -> dict[str, float]:
