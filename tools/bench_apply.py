@@ -1,7 +1,15 @@
-"""Throughput of `translate apply` end to end vs the bare generator, on the same images.
+"""Throughput of `translate apply` end to end vs the bare generator, on the same images; or, with
+--formats, of the same generator through each export format's own runtime.
 
     python tools/bench_apply.py [--netG resnet_9blocks] [--ngf 64] [--sizes 256 1024]
                                 [--count 8 2] [--batch-size 1]
+    python tools/bench_apply.py --formats keras saved_model onnx tflite --sizes 256 512
+                                [--count 8] [--rounds 3]
+
+--formats: photo -> photo functions of one generator (padding and task inside, batch 1):
+Keras (a tf.function of the generator), the SavedModel's translate_tensor signature, ONNX
+Runtime on the .onnx file, LiteRT on the .tflite file; each format in turn on the same images,
+--rounds times interleaved; img/s medians and ranges over rounds.
 
 For each size: writes `count` PNG photos to a temporary folder, then times
     bare        generator(x, training=False) in a tf.function on the decoded tensors (in memory)
@@ -70,6 +78,64 @@ def bench_size(generator, translator, size: int, count: int, batch_size: int, ro
     }
 
 
+def format_runners(generator, task, multiple: int, formats: list[str], root: Path) -> dict:
+    """{format: numpy [1, H, W, 3] -> numpy} for the same generator through each runtime."""
+    import keras
+
+    from translate.export import TENSOR_SPEC, make_translate_tensor
+    from translate.export_formats import file_runner, write_onnx, write_tflite
+
+    fn = tf.function(make_translate_tensor(generator, task, multiple), input_signature=[TENSOR_SPEC])
+    runners = {}
+    for fmt in formats:
+        if fmt == "keras":
+            runners[fmt] = lambda x: fn(tf.constant(x)).numpy()
+        elif fmt == "saved_model":
+            archive = keras.export.ExportArchive()
+            archive.track(generator)
+            archive.add_endpoint("translate_tensor", make_translate_tensor(generator, task, multiple),
+                                 input_signature=[TENSOR_SPEC])
+            archive.write_out(str(root / "saved"), verbose=False)
+            loaded = tf.saved_model.load(str(root / "saved"))
+            runners[fmt] = lambda x, m=loaded: m.translate_tensor(tf.constant(x)).numpy()
+        elif fmt == "onnx":
+            write_onnx(generator, task, multiple, root / "g.onnx")
+            runners[fmt] = file_runner(root / "g.onnx")
+        elif fmt == "tflite":
+            write_tflite(generator, task, multiple, root / "g.tflite")
+            runners[fmt] = file_runner(root / "g.tflite")
+        else:
+            raise SystemExit(f"unknown format {fmt}")
+    return runners
+
+
+def bench_formats(args) -> None:
+    import statistics
+
+    generator = build_generator(args.netG, ngf=args.ngf, norm=args.norm)
+    task = get_task(TaskConfig())
+    multiple = generator_size_multiple(args.netG)
+    print(f"{args.netG} ngf={args.ngf} norm={args.norm}, batch 1, CPU ({os.cpu_count()} cores, "
+          f"{platform.machine()}), {args.rounds} rounds interleaved\n")
+    print("| size | " + " | ".join(f"{f} img/s (range)" for f in args.formats) + " |")
+    print("|---|" + "---|" * len(args.formats))
+    with tempfile.TemporaryDirectory(prefix="bench_formats_") as tmp:
+        runners = format_runners(generator, task, multiple, args.formats, Path(tmp))
+        for size in args.sizes:
+            images = [photo(size, i)[None].astype(np.float32) / 255 for i in range(args.count[0])]
+            for run in runners.values():
+                run(images[0])  # trace, allocate, warm up
+            rates = {f: [] for f in runners}
+            for _ in range(args.rounds):
+                for fmt, run in runners.items():
+                    start = time.perf_counter()
+                    for image in images:
+                        run(image)
+                    rates[fmt].append(len(images) / (time.perf_counter() - start))
+            cells = [f"{statistics.median(r):.2f} ({min(r):.2f}-{max(r):.2f})" for r in rates.values()]
+            print(f"| {size}x{size} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--netG", default="resnet_9blocks")
@@ -78,7 +144,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024])
     parser.add_argument("--count", type=int, nargs="+", default=[8, 2], help="images per size")
     parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--formats", nargs="+",
+                        help="keras saved_model onnx tflite: each format's runtime instead")
+    parser.add_argument("--rounds", type=int, default=3, help="with --formats: interleaved rounds")
     args = parser.parse_args()
+    if args.formats:
+        return bench_formats(args)
     counts = args.count + [args.count[-1]] * (len(args.sizes) - len(args.count))
 
     generator = build_generator(args.netG, ngf=args.ngf, norm=args.norm)

@@ -126,19 +126,25 @@ def export(
     direction: str = "both",
     epoch: int | None = None,
     warmup: bool = True,
+    fmt: str = "saved_model",
+    quantize: str = "none",
 ) -> Path:
-    """A TF Serving SavedModel of a run (`translate export`); returns OUTPUT_BASE/NAME/VERSION."""
+    """A TF Serving SavedModel of a run (`translate export`); returns OUTPUT_BASE/NAME/VERSION.
+    fmt onnx or tflite: OUTPUT_BASE/NAME/<format>[-<quantize>] with a file per direction."""
     from translate.runs import CONFIG_FILE, is_run_dir
 
     if not is_run_dir(run):  # before TensorFlow loads: a wrong path fails at once
         raise UserError(f"{run} is not a run directory (no {CONFIG_FILE}); give runs/<name>-<n>")
     if version is not None and version < 1:
         raise UserError(f"--version {version}: give 1 or more")
+    from translate.export_formats import check_format
+
+    check_format(fmt, quantize)  # before TensorFlow loads
     from translate.export import export_run
 
     return export_run(
         run, output_base, name=name, version=version, direction=direction, epoch=epoch,
-        warmup=warmup,
+        warmup=warmup, fmt=fmt, quantize=quantize,
     )
 
 

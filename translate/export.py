@@ -314,13 +314,18 @@ def export_run(
     direction: str = "both",
     epoch: int | None = None,
     warmup: bool = True,
+    fmt: str = "saved_model",
+    quantize: str = "none",
 ) -> Path:
-    """Export a trained run (`translate export RUN OUTPUT_BASE`); returns OUTPUT_BASE/NAME/VERSION."""
+    """Export a trained run (`translate export RUN OUTPUT_BASE`); returns OUTPUT_BASE/NAME/VERSION,
+    or for fmt onnx/tflite OUTPUT_BASE/NAME/<format>[-<quantize>] (translate.export_formats)."""
+    from translate.export_formats import check_format, export_files
     from translate.networks import generator_size_multiple
     from translate.runs import load_run
 
     if direction not in ("both", *DIRECTIONS):
         raise UserError(f"--direction must be both, AtoB or BtoA (got {direction!r})")
+    check_format(fmt, quantize)
     run = load_run(run_dir, epoch=epoch)
     config = run.config
     directions = run.directions() if direction == "both" else [direction]
@@ -340,6 +345,13 @@ def export_run(
         else None,
         "data_direction": getattr(config.data, "direction", None),
     }
+    if fmt != "saved_model":
+        if version is not None:
+            raise UserError(f"--version is for --format saved_model (TF Serving's folders), not {fmt}")
+        return export_files(
+            generators, run.task, multiple, output_base, name or config.name, fmt, quantize,
+            metadata=metadata,
+        )
     return export_generators(
         generators,
         run.task,

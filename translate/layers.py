@@ -150,8 +150,10 @@ class BlurUpsample(keras.layers.Layer):
         before = tf.concat([first, tf.gather(x, tf.range(size - 1), axis=axis)], axis)
         after = tf.concat([tf.gather(x, tf.range(1, size), axis=axis), last], axis)
         even, odd = 0.25 * before + 0.75 * x, 0.75 * x + 0.25 * after
-        shape = tf.tensor_scatter_nd_update(tf.shape(x), [[axis]], [2 * size])
-        return tf.reshape(tf.stack([even, odd], axis=axis + 1), shape)
+        # Known sides stay constants in the shape (TFLite's converter needs the channel count).
+        dims = [d if d is not None else tf.shape(x)[i] for i, d in enumerate(x.shape)]
+        dims[axis] = 2 * size
+        return tf.reshape(tf.stack([even, odd], axis=axis + 1), tf.stack(dims))
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape

@@ -35,8 +35,10 @@ def reflect_indices_tensor(size, before, after):
     """
     import tensorflow as tf
 
-    positions = tf.range(-before, size + after)
     period = tf.maximum(2 * (size - 1), 1)
+    # Shifted by whole periods to be non-negative first: the remainder of a negative number is
+    # where exporters differ (tf2onnx's Mod gives -1 for floormod(-1, 98)).
+    positions = tf.range(-before, size + after) + period * (before // period + 1)
     folded = tf.math.floormod(positions, period)
     return tf.where(folded >= size, period - folded, folded)
 

@@ -36,7 +36,36 @@ def load_translator(
     options = {"tile": tile, "tile_overlap": tile_overlap, "batch_size": batch_size}
     if is_run_dir(source):
         return _from_run(source, direction, epoch, options)
+    from translate.export_formats import is_export_file
+
+    if is_export_file(source):
+        return _from_file(source, epoch, options)
     return _from_export(source, direction, epoch, options)
+
+
+def _from_file(path: Path, epoch: int | None, options: dict) -> Translator:
+    """An exported .onnx or .tflite file, run by ONNX Runtime or LiteRT; its direction is the
+    file's own (metadata.json beside it)."""
+    import tensorflow as tf
+
+    from translate.export_formats import file_runner, read_file_metadata
+    from translate.tasks import ExportedTask
+
+    meta = read_file_metadata(path)
+    if epoch is not None:
+        raise UserError(f"--epoch {epoch}: {path} holds one checkpoint; drop --epoch")
+    run = file_runner(path)
+
+    def forward(batch):
+        out = tf.numpy_function(run, [batch], tf.float32, stateful=True)
+        out.set_shape([None, None, None, 3])
+        return out
+
+    task = ExportedTask.named(meta.get("task"), meta.get("scale", 1))
+    translator = Translator(forward, task, meta.get("size_multiple", 1), **options)
+    origin = f", from run {meta['source_run']}" if meta.get("source_run") else ""
+    translator.made_by = f"{meta['format']} file {path}{origin}, {meta['direction']}"
+    return translator
 
 
 def _from_run(path: Path, direction: str, epoch: int | None, options: dict) -> Translator:

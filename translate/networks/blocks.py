@@ -11,6 +11,7 @@ from translate.networks.cpu_kernels import (
     GEMM_MAX_PIXELS_UP,
     _gemm_sized,
     down4_as_matmul,
+    portable_graph,
     stride1_conv2d,
     up4_as_matmul,
 )
@@ -99,11 +100,16 @@ class UpConv3(keras.layers.Conv2DTranspose):
 
     def call(self, inputs):
         shape = tf.shape(inputs)
-        out_shape = tf.stack([shape[0], 2 * shape[1], 2 * shape[2], self.filters])
         kernel = tf.cast(self.kernel, inputs.dtype)
-        outputs = tf.nn.conv2d_transpose(
-            inputs, kernel, out_shape, strides=2, padding=[[0, 0], [1, 0], [1, 0], [0, 0]]
-        )
+        if portable_graph():  # exporters mistranslate the explicit padding: crop instead
+            full = tf.stack([shape[0], 2 * shape[1] + 1, 2 * shape[2] + 1, self.filters])
+            outputs = tf.nn.conv2d_transpose(inputs, kernel, full, strides=2, padding="VALID")
+            outputs = outputs[:, 1:, 1:, :]
+        else:
+            out_shape = tf.stack([shape[0], 2 * shape[1], 2 * shape[2], self.filters])
+            outputs = tf.nn.conv2d_transpose(
+                inputs, kernel, out_shape, strides=2, padding=[[0, 0], [1, 0], [1, 0], [0, 0]]
+            )
         if self.use_bias:
             outputs = tf.nn.bias_add(outputs, tf.cast(self.bias, outputs.dtype))
         return outputs

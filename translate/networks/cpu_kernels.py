@@ -32,6 +32,27 @@ def framework_convs():
         _framework_convs = saved
 
 
+_portable = False
+
+
+@contextlib.contextmanager
+def portable_ops():
+    """Trace for other runtimes (ONNX, TFLite): the framework's own convs, and the ops every
+    converter reads right (UpConv3's explicit-padding transposed conv as a crop: tf2onnx and
+    the TFLite converter mistranslate or refuse it). Same maths."""
+    global _portable
+    saved, _portable = _portable, True
+    try:
+        with framework_convs():
+            yield
+    finally:
+        _portable = saved
+
+
+def portable_graph() -> bool:
+    return _portable
+
+
 def rewrites_apply() -> bool:
     """Whether the conv rewrites here are traced: only on a CPU, where they were measured against
     oneDNN (a GPU keeps cuDNN's, a TPU XLA's), and framework_convs() turns them off."""

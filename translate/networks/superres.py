@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from translate.layers import uses_bias
 from translate.networks.blocks import norm
+from translate.networks.cpu_kernels import portable_graph
 
 SCALES = (2, 3, 4)
 
@@ -41,6 +42,38 @@ class DepthToSpace(keras.layers.Layer):
         return {**super().get_config(), "block_size": self.block_size}
 
 
+def _keys(t: float, a: float = -0.5) -> float:
+    """Keys' cubic convolution kernel at distance t."""
+    t = abs(t)
+    if t <= 1:
+        return (a + 2) * t**3 - (a + 3) * t**2 + 1
+    return a * t**3 - 5 * a * t**2 + 8 * a * t - 4 * a if t < 2 else 0.0
+
+
+def _bicubic_axis(x, scale: int, axis: int):
+    """tf.image.resize(method="bicubic") by an integer scale along one axis, as its kernel does
+    it (half-pixel centres, Keys a = -0.5 from a 1024-entry table, taps outside the image
+    weighted 0 and the rest renormalised): output pixel scale * i + r reads pixels i-2..i+2."""
+    n = tf.shape(x)[axis]
+    index = tf.range(n)
+    broadcast = [-1 if i == axis else 1 for i in range(4)]
+    phases = []
+    for r in range(scale):
+        offset = (r + 0.5) / scale - 0.5
+        base = 0 if offset >= 0 else -1
+        f = round((offset - base) * 1024) / 1024  # TF's table position
+        total = acc = 0.0
+        for k, w in zip(range(-1, 3), (_keys(f + 1), _keys(f), _keys(1 - f), _keys(2 - f)), strict=True):
+            source = index + base + k
+            weight = tf.reshape(tf.cast((source >= 0) & (source < n), x.dtype) * w, broadcast)
+            acc += tf.gather(x, tf.clip_by_value(source, 0, n - 1), axis=axis) * weight
+            total += weight
+        phases.append(acc / total)
+    dims = [d if d is not None else tf.shape(x)[i] for i, d in enumerate(x.shape)]
+    dims[axis] = scale * n
+    return tf.reshape(tf.stack(phases, axis=axis + 1), tf.stack(dims))
+
+
 class BicubicUpsample(keras.layers.Layer):
     """x scale by bicubic interpolation (TF's Keys a = -0.5, MATLAB's upscaling kernel).
 
@@ -53,6 +86,8 @@ class BicubicUpsample(keras.layers.Layer):
         self.scale = scale
 
     def call(self, x):
+        if portable_graph():  # TFLite has no ResizeBicubic: the same weights, written out
+            return _bicubic_axis(_bicubic_axis(x, self.scale, 1), self.scale, 2)
         size = tf.shape(x)[1:3] * self.scale
         return tf.image.resize(x, size, method="bicubic")
 
