@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import tensorflow_log_lines
 
 from translate.config import resolve_config
 from translate.training import scale_for_replicas, worker_role
@@ -55,11 +56,6 @@ def assert_all_succeed(procs) -> list[str]:
         assert proc.returncode == 0, err
         errors.append(err)
     return errors
-
-
-def tensorflow_log_lines(stderr: str) -> list[str]:
-    """TensorFlow's own C++ log lines (E0000 ..., W0000 ...), which a normal run must not print."""
-    return [line for line in stderr.splitlines() if line[:5] in ("E0000", "W0000")]
 
 
 def free_ports(n):
