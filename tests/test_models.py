@@ -341,21 +341,26 @@ def content_kept(output, x):
 
 @pytest.fixture(scope="module")
 def striping_cyclegan():
-    """A tiny CycleGAN trained plain -> striped (8 epochs of 16 steps), and held-out plain images."""
+    """A tiny CycleGAN trained plain -> striped (32 epochs of 16 steps), and held-out plain images.
+
+    lr 1e-3, 5x the reference's: at 2e-4 the stripes come within 128 steps but the cycle only
+    after 500-1000+, at a pace that varies with the seed (cycle correlation 0.22-0.41 after 768
+    steps over 4 seeds) and that the reference shares when trained beside ours on the same
+    batches (tools/toy_cycle_reference.py, BENCHMARKS.md). At 1e-3, 512 steps: 0.53-0.72."""
     rng = np.random.default_rng(0)
     stripes = np.where(np.arange(SIZE) % 4 < 2, 0.5, -0.5).astype("float32")[None, None, :, None]
     plain = smooth_images(rng, 32) * 0.5
     striped = np.clip(smooth_images(rng, 32) * 0.5 + stripes, -1, 1)
-    model = make(tiny("cyclegan", ngf=8), steps_per_epoch=16, epochs=20)
+    model = make(tiny("cyclegan", ngf=8), steps_per_epoch=16, epochs=100, lr=1e-3)
     ds = tf.data.Dataset.from_tensor_slices((plain, striped)).shuffle(32, seed=0).batch(2)
-    model.fit(ds, epochs=8, verbose=0)
+    model.fit(ds, epochs=32, verbose=0)
     return model, smooth_images(np.random.default_rng(1), 16) * 0.5, striped
 
 
 @pytest.mark.slow
 def test_cyclegan_paints_the_stripes_of_the_target_domain(striping_cyclegan):
     """The translation carries the stripes' period, which neither noise nor the identity (nor
-    the untrained net: 0.09) does. Measured: 0.91 after these 128 steps."""
+    the untrained net: 0.09) does. Measured: 0.90-0.92 over 4 seeds."""
     model, test, striped = striping_cyclegan
     noise = np.random.default_rng(2).uniform(-1, 1, test.shape)
     assert stripe_share(striped) > 0.8 and stripe_share(test) < 0.01 and stripe_share(noise) < 0.1
@@ -363,14 +368,14 @@ def test_cyclegan_paints_the_stripes_of_the_target_domain(striping_cyclegan):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known: within 128-256 steps the tiny CycleGAN paints "
-                   "stripes before it learns the cycle (reconstruction correlation -0.01 to 0.07, "
-                   "slowly rising; cycle L1 ~0.65); the old test, horizontal energy only, could "
-                   "not see it. Wants a longer or easier toy, or a bug found")
 def test_cyclegan_cycle_gives_the_input_back(striping_cyclegan):
+    """A -> B -> A correlates with the input (0 for noise, or for stripes painted blind to the
+    input). Measured 0.53-0.72 over 4 seeds; the untrained net: -0.01 to 0.00."""
     model, test, _ = striping_cyclegan
     back = model.generator_for("BtoA")(model.generator_for("AtoB")(test))
-    assert content_kept(back, test) > 0.5, content_kept(back, test)
+    noise = np.random.default_rng(2).uniform(-1, 1, test.shape)
+    assert abs(content_kept(noise, test)) < 0.1
+    assert content_kept(back, test) > 0.35, content_kept(back, test)
 
 
 def test_pix2pix_super_resolution_l1_stage_trains_only_the_generator():
