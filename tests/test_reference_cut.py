@@ -175,47 +175,22 @@ def report(name, losses, weights):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("argv", [FASTCUT, CUT + ["--lambda_GAN", "0", "--nce_idt", "False"]],
-                         ids=["fastcut", "cut-nce"])
+@pytest.mark.parametrize("argv", [CUT, FASTCUT, CUT + ["--lambda_GAN", "0", "--nce_idt", "False"]],
+                         ids=["cut", "fastcut", "cut-nce"])
 def test_cut_training_iterations_equal_the_references(tmp_path, argv):
     """Five iterations from the same weights, batches, patch positions and flips, in float64,
-    of the reference's defaults (ResNet-9, 64 filters, F of 256, 256 patches per layer): FastCUT
-    whole, and CUT's PatchNCE alone (G and F; D trained beside): every loss to 1e-4 relative,
-    every weight to a hundredth of the learning rate (2e-4)."""
+    of the reference's defaults (ResNet-9, 64 filters, F of 256, 256 patches per layer): CUT and
+    FastCUT whole, and CUT's PatchNCE alone (G and F; D trained beside): every loss to 1e-4
+    relative, every weight to a hundredth of the learning rate (2e-4). Measured for CUT: losses
+    8.8e-8 after five, weights 6e-9 after one, 1.1e-8 after five. (Before the learning rate was
+    computed in float64 its float32 rounding, 4.7e-9, moved D's first step, and CUT's G, which
+    reads D after that step, parted to 1e-3 over five iterations.)"""
     losses, weights = train_both(tmp_path, argv, "float64")
-    worst = report(argv[3] + (" PatchNCE only" if "--lambda_GAN" in argv else ""), losses, weights)
+    name = argv[3] + (" PatchNCE only" if "--lambda_GAN" in argv else "")
+    worst = report(name, losses, weights)
     assert max(worst) < 1e-4
     assert max(weights[0].values()) < 2e-6
     assert max(weights[1].values()) < 2e-6
-
-
-@pytest.mark.slow
-def test_cut_first_iteration_equals_the_references(tmp_path):
-    """CUT's defaults, one iteration: every loss to 1e-4 relative, every weight to a hundredth
-    of the learning rate but the few whose gradient is below Adam's epsilon (1e-8), where the
-    first step lr * g / (|g| + eps) follows the rounding of g (measured: 1 of 11.9 million).
-    From such a seed CUT's defaults (NCE weight 1, with the identity term) part over the next
-    iterations (measured: 1e-3 relative after five), which FastCUT (10x the NCE weight) and
-    CUT's PatchNCE alone do not (test above); each loss path's gradient alone is equal to
-    1e-13 relative (closing note of issue 17)."""
-    pair = ReferencePair.create(REF_DIR, CUT, tmp_path, dtype="float64")
-    rng = np.random.default_rng(0)
-    a, b = (rng.uniform(-1, 1, (1, 64, 64, 3)) for _ in "ab")
-    losses = pair.step(a, b)
-    worst = report("CUT", [losses], [pair.weight_differences()])
-    assert max(worst) < 1e-4
-    from translate.reference.checkpoints import network_layout
-
-    apart = 0
-    for name, network in pair.ours.networks().items():
-        mine = convert.state_dict(network, **network_layout(name, pair.ours.model_config))
-        for key, param in getattr(pair.theirs, f"net{name}").named_parameters():
-            diff = np.abs(mine[key] - param.detach().numpy())
-            grad = param.grad.abs().numpy()
-            assert diff[grad > 1e-8].max(initial=0) < 2e-6, key
-            apart += int((diff > 2e-6).sum())
-    print(f"CUT: {apart} weights apart after one iteration, each with |gradient| < 1e-8")
-    assert apart < 10
 
 
 @pytest.mark.slow

@@ -23,9 +23,11 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.epochs_decay = int(epochs_decay)
 
     def __call__(self, step):
-        epoch = tf.cast(tf.cast(step, tf.int64) // self.steps_per_epoch, tf.float32)
-        factor = 1.0 - tf.maximum(0.0, epoch + 1.0 - self.epochs) / (self.epochs_decay + 1.0)
-        return self.initial_learning_rate * tf.maximum(factor, 0.0)
+        # In float64: a float32 lr (2e-4 -> 2.0000000950e-4, 4.7e-9 off) is what made float64
+        # runs part from the reference's; the optimizer casts it to each variable's dtype.
+        epoch = tf.cast(tf.cast(step, tf.int64) // self.steps_per_epoch, tf.float64)
+        factor = 1.0 - tf.maximum(epoch + 1.0 - self.epochs, 0.0) / (self.epochs_decay + 1.0)
+        return tf.constant(self.initial_learning_rate, tf.float64) * tf.maximum(factor, 0.0)
 
     def get_config(self):
         return {
