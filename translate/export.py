@@ -118,6 +118,17 @@ def next_version(model_dir: str | Path) -> int:
     return max(versions, default=0) + 1
 
 
+def provenance(task, size_multiple: int) -> dict:
+    """The metadata every export format writes first: who made it, when, and the task's shape."""
+    return {
+        "translate_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "task": getattr(task, "name", type(task).__name__),
+        "scale": int(task.scale),
+        "size_multiple": int(size_multiple),
+    }
+
+
 def _check_target(output_base: Path, name: str, version: int | None) -> Path:
     if not _NAME_RE.match(name or ""):
         raise UserError(
@@ -264,11 +275,7 @@ def export_generators(
             write_warmup_requests(staging / WARMUP_FILE, name, kinds, int(size_multiple))
         info = {
             "format": FORMAT_VERSION,
-            "translate_version": __version__,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "task": getattr(task, "name", type(task).__name__),
-            "scale": int(task.scale),
-            "size_multiple": int(size_multiple),
+            **provenance(task, size_multiple),
             "padding": "reflect, centred, cropped back",
             "photo_channels": PHOTO_CHANNELS,
             "input_channels": int(task.input_channels),

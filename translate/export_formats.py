@@ -23,10 +23,8 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
-from translate import __version__
 from translate.errors import UserError
 
 FILE_FORMATS = {"onnx": ".onnx", "tflite": ".tflite"}
@@ -65,7 +63,7 @@ def export_files(
     quantize: str = "none", metadata: dict | None = None,
 ) -> Path:
     """Write OUTPUT_BASE/NAME/<format>[-<quantize>]/ and return it; never over an existing one."""
-    from translate.export import _check_target
+    from translate.export import _check_target, provenance
 
     check_format(fmt, quantize)
     if fmt == "onnx":
@@ -90,11 +88,7 @@ def export_files(
         info = {
             "format": fmt,
             "quantize": quantize,
-            "translate_version": __version__,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "task": getattr(task, "name", type(task).__name__),
-            "scale": int(task.scale),
-            "size_multiple": int(size_multiple),
+            **provenance(task, size_multiple),
             "input": "float32 [N, H, W, 3] RGB in [0, 1], NHWC, any H and W",
             "output": "float32 [N, H*scale, W*scale, 3] RGB in [0, 1]",
             "inside": "reflect padding to size_multiple, the task's colour space, crop back",
