@@ -344,8 +344,8 @@ def test_jit_and_precision_flags_train_and_are_kept_in_the_run(tmp_path, flags, 
 
 @pytest.mark.slow
 def test_cut_trains_applies_and_exports_from_the_command_line(tmp_path):
-    """`translate fit cut shapes`, then apply and export on the run: one direction (A -> B), the
-    export's SavedModel giving the run's pixels."""
+    """`translate fit cut shapes`, then apply, evaluate and export on the run: one direction
+    (A -> B), the export's SavedModel giving the run's pixels."""
     import numpy as np
 
     from translate.data.imageio import read_image
@@ -357,6 +357,10 @@ def test_cut_trains_applies_and_exports_from_the_command_line(tmp_path):
     assert "NCE_Y" in (run / "metrics.csv").read_text().splitlines()[0]
     photos = Path(os.environ["TRANSLATE_HOME"]) / "datasets" / "shapes" / "testA"
     assert translate("apply", str(run), str(photos), "by_run", cwd=tmp_path).returncode == 0
+    scored = translate("evaluate", str(run), str(photos.parent), cwd=tmp_path,
+                       env={"KERAS_HOME": str(tmp_path / "keras"), "COLUMNS": "150"})  # no FID
+    assert scored.returncode == 0, scored.stderr
+    assert "translation: 20 images" in scored.stdout and (run / "eval" / "shapes-test.json").is_file()
     exported = translate("export", str(run), "serving", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert "AtoB" in exported.stdout and "BtoA" not in exported.stdout
