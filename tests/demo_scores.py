@@ -3,17 +3,18 @@ shared by the demo tests and tools/demo_race.py."""
 
 import numpy as np
 
-BACKGROUND = (235, 235, 225)  # translate.data.synthetic draws every shape on it
+from translate.data.synthetic import BACKGROUND, STRIPE_PERIOD
 
 
 def demo_stripes(image):
-    """Share of an image's detail at the demo's stripes (period 6 px along x + y, one way):
+    """Share of an image's detail at the demo's stripes (STRIPE_PERIOD px along x + y, one way):
     0.32-0.58 for the striped shapes of testB, 0 for the plain ones."""
     grey = image.astype(np.float64).mean(axis=2)
     power = np.abs(np.fft.fft2(grey - grey.mean())) ** 2
     k = np.fft.fftfreq(grey.shape[0]) * grey.shape[0]
     u, v = np.meshgrid(k, k, indexing="ij")
-    band = (abs(abs(u) - grey.shape[0] / 6) <= 1.5) & (abs(abs(v) - grey.shape[0] / 6) <= 1.5)
+    f = grey.shape[0] / STRIPE_PERIOD
+    band = (abs(abs(u) - f) <= 1.5) & (abs(abs(v) - f) <= 1.5)
     return power[band & (u * v > 0)].sum() / power.sum()
 
 

@@ -28,15 +28,22 @@ def translate(*args, cwd) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
+def for_recipe(override: str, recipe: str) -> str | None:
+    """KEY=VALUE for every recipe, RECIPE:KEY=VALUE for that one only; None if not for it."""
+    target, sep, _ = override.partition("=")[0].partition(":")
+    if not sep:
+        return override
+    return override.split(":", 1)[1] if target == recipe else None
+
+
 def race(recipe: str, seed: int, overrides: list[str], workdir: Path) -> dict:
     from demo_scores import score_translations
 
     from translate.data.cards import cache_dir
 
     name = f"{recipe}-seed{seed}" + ("-set" if overrides else "")
-    mine = [o.split(":", 1)[1] if ":" in o.split("=", 1)[0] else o for o in overrides
-            if ":" not in o.split("=", 1)[0] or o.startswith(f"{recipe}:")]
-    sets = [arg for key in mine for arg in ("--set", key)]
+    sets = [arg for o in overrides if (setting := for_recipe(o, recipe))
+            for arg in ("--set", setting)]
     start = time.perf_counter()
     fit = translate("fit", "--recipe", recipe, "--seed", str(seed), "--name", name, "--quiet",
                     *sets, cwd=workdir)

@@ -19,6 +19,8 @@ from translate.io_utils import publish_mode
 SIZE = 64
 COUNTS = {"train": 200, "test": 20}
 GENERATORS = ("shapes", "shapes-paired")
+BACKGROUND = (235, 235, 225)  # RGB behind every shape
+STRIPE_PERIOD = 6  # px along x + y, of the striped domain's diagonal stripes
 
 
 def _shape_mask(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -46,7 +48,8 @@ def _colour(rng: np.random.Generator) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
 
 
-def _render(mask: np.ndarray, colour, background, striped: bool, period: int = 6) -> np.ndarray:
+def _render(mask: np.ndarray, colour, background, striped: bool,
+            period: int = STRIPE_PERIOD) -> np.ndarray:
     size = mask.shape[0]
     image = np.empty((size, size, 3), np.uint8)
     image[:] = background
@@ -81,7 +84,7 @@ def generate(kind: str, into, seed: int = 0, size: int = SIZE, counts: dict | No
     """Draw the `kind` dataset into the folder `into` (which the caller makes atomic)."""
     into = Path(into)
     counts = counts or COUNTS
-    background = np.array([235, 235, 225], np.uint8)
+    background = np.array(BACKGROUND, np.uint8)
     for split, n in counts.items():
         for domain_id, domain in enumerate("AB"):
             rng = np.random.default_rng([seed, zlib.crc32(split.encode()), domain_id])
